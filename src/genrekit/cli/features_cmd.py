@@ -1,0 +1,1 @@
+"""``genrekit features``: placeholder until the feature-table command lands."""

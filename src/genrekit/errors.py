@@ -1,0 +1,59 @@
+"""Typed errors.
+
+Every error genrekit raises on bad input derives from :class:`GenrekitError`
+and names the offending file, so a batch job can report it and go on.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class GenrekitError(Exception):
+    """Base class of every error genrekit raises on purpose."""
+
+
+class AudioError(GenrekitError):
+    """A file could not be turned into a usable signal."""
+
+    reason = "audio error"
+
+    def __init__(self, path: str | Path, detail: str = "") -> None:
+        self.path = str(path)
+        self.detail = detail
+        message = f"{self.path}: {self.reason}"
+        if detail:
+            message += f" ({detail})"
+        super().__init__(message)
+
+
+class AudioNotFoundError(AudioError, FileNotFoundError):
+    reason = "file not found"
+
+
+class UnsupportedAudioError(AudioError):
+    reason = "not audio, or a format genrekit cannot decode"
+
+
+class CorruptAudioError(AudioError):
+    reason = "corrupt or truncated audio"
+
+
+class EmptyAudioError(AudioError):
+    reason = "no audio samples"
+
+
+class AudioTooShortError(AudioError):
+    reason = "audio shorter than one analysis window"
+
+
+class NonFiniteAudioError(AudioError):
+    reason = "audio contains NaN or infinite samples"
+
+
+class ModelFileError(GenrekitError):
+    """A model file is missing, corrupt, tampered with or incompatible."""
+
+
+class DatasetError(GenrekitError):
+    """A collection of labelled files could not be read."""

@@ -1,0 +1,76 @@
+"""The contract every feature set fulfils.
+
+A feature set turns one analysis window of mono audio into one fixed-length
+vector of named columns. Feature tables, training, model files and prediction
+only ever talk to this interface, so a new set (hand-crafted or learned) plugs
+into all of them at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, ClassVar, Sequence
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Column:
+    """One output column: a stable name and a one-line meaning (with units)."""
+
+    name: str
+    description: str
+
+
+class FeatureSet(ABC):
+    """Maps a window of audio to a vector of ``len(columns)`` floats.
+
+    Subclasses set ``name`` and ``version`` (bump ``version`` whenever the
+    numbers a set computes change: it is part of every cache key and model
+    card) and implement :meth:`extract`.
+    """
+
+    name: ClassVar[str]
+    version: ClassVar[str]
+    sample_rate: int = 22050
+
+    @property
+    @abstractmethod
+    def columns(self) -> tuple[Column, ...]:
+        """The output columns, in order."""
+
+    @abstractmethod
+    def extract(self, y: np.ndarray, sr: int) -> np.ndarray:
+        """Features of one window: ``y`` float32 ``(n_samples,)`` at ``sr`` Hz -> float64 ``(n_columns,)``."""
+
+    def extract_many(self, windows: Sequence[np.ndarray], sr: int) -> np.ndarray:
+        """Features of several windows of one track, ``(n_windows, n_columns)``.
+
+        Sets that can batch (a neural network) override this; the default loops.
+        """
+        if not windows:
+            return np.zeros((0, len(self.columns)))
+        return np.stack([self.extract(w, sr) for w in windows])
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def options(self) -> dict[str, Any]:
+        """Constructor options that change the output (JSON-serialisable)."""
+        return {}
+
+    def config(self) -> dict[str, Any]:
+        """Everything that determines the numbers: goes into cache keys and model cards."""
+        return {"name": self.name, "version": self.version, "sample_rate": self.sample_rate, "options": self.options()}
+
+    def config_hash(self) -> str:
+        blob = json.dumps(self.config(), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+    def __repr__(self) -> str:
+        opts = ", ".join(f"{k}={v!r}" for k, v in self.options().items())
+        return f"{type(self).__name__}({opts})"

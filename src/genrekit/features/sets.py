@@ -1,0 +1,1 @@
+"""Built-in feature sets (filled in by the features work)."""

@@ -1,0 +1,50 @@
+"""Fixtures shared by the whole suite: real data where present, synthetic audio always."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+GTZAN_ROOT = REPO.parent / "shared" / "gtzan"
+EXAMPLES_DIR = REPO / "src" / "genrekit" / "data" / "examples"
+
+
+@pytest.fixture(scope="session")
+def gtzan_root() -> Path:
+    """The GTZAN development subset beside the checkout; tests using it skip where it is absent."""
+    if not (GTZAN_ROOT / "manifest.csv").is_file():
+        pytest.skip(f"GTZAN subset not found at {GTZAN_ROOT} (it is not shipped with genrekit); skipping")
+    return GTZAN_ROOT
+
+
+@pytest.fixture(scope="session")
+def examples_dir() -> Path:
+    """The four freely licensed example recordings shipped in the package."""
+    return EXAMPLES_DIR
+
+
+def sine(freq: float, seconds: float = 2.0, sr: int = 22050, amplitude: float = 0.5) -> np.ndarray:
+    t = np.arange(int(seconds * sr)) / sr
+    return (amplitude * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+
+
+def white_noise(seconds: float = 2.0, sr: int = 22050, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).uniform(-0.5, 0.5, int(seconds * sr)).astype(np.float32)
+
+
+@pytest.fixture
+def write_audio(tmp_path: Path) -> Callable[..., Path]:
+    """Write a signal to ``tmp_path/name`` in the format its ending names; returns the path."""
+    import soundfile as sf
+
+    def _write(name: str, y: np.ndarray, sr: int = 22050, **kwargs) -> Path:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        sf.write(str(path), y, sr, **kwargs)
+        return path
+
+    return _write
