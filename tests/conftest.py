@@ -8,6 +8,8 @@ from typing import Callable
 import numpy as np
 import pytest
 
+from synth import sine, white_noise  # noqa: F401  (re-exported for tests)
+
 REPO = Path(__file__).resolve().parents[1]
 GTZAN_ROOT = REPO.parent / "shared" / "gtzan"
 EXAMPLES_DIR = REPO / "src" / "genrekit" / "data" / "examples"
@@ -25,15 +27,6 @@ def gtzan_root() -> Path:
 def examples_dir() -> Path:
     """The four freely licensed example recordings shipped in the package."""
     return EXAMPLES_DIR
-
-
-def sine(freq: float, seconds: float = 2.0, sr: int = 22050, amplitude: float = 0.5) -> np.ndarray:
-    t = np.arange(int(seconds * sr)) / sr
-    return (amplitude * np.sin(2 * np.pi * freq * t)).astype(np.float32)
-
-
-def white_noise(seconds: float = 2.0, sr: int = 22050, seed: int = 0) -> np.ndarray:
-    return np.random.default_rng(seed).uniform(-0.5, 0.5, int(seconds * sr)).astype(np.float32)
 
 
 @pytest.fixture
