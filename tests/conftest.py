@@ -41,3 +41,11 @@ def write_audio(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return _write
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Keep the suite's feature caches out of the user's ~/.cache."""
+    import os
+
+    os.environ["GENREKIT_CACHE"] = str(tmp_path_factory.mktemp("genrekit-cache"))

@@ -1,18 +1,19 @@
-"""What every command shares for printing: consoles, progress bars, exit codes."""
+"""What every command shares for printing: consoles, the progress bar, exit codes."""
 
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 from rich.console import Console
 
-console = Console()
-error_console = Console(stderr=True)
+console = Console(soft_wrap=True)
+error_console = Console(stderr=True, soft_wrap=True)
 
 EXIT_OK = 0
 EXIT_SOME_FAILED = 1
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
 
 
 def exit_code_for(failures: int) -> int:
@@ -20,30 +21,51 @@ def exit_code_for(failures: int) -> int:
     return EXIT_SOME_FAILED if failures else EXIT_OK
 
 
-@contextmanager
-def progress_bar(description: str, total: int | None, *, quiet: bool = False) -> Iterator[Callable[[int], None]]:
-    """A rich progress bar (done/total, rate, time left) on stderr; yields ``advance(n)``.
+def progress_bar(quiet: bool) -> Any:
+    """A rich progress bar on stderr: files done/total, files per second, elapsed, time left.
 
-    Quiet runs, and runs whose stderr is not a terminal, get a no-op.
+    Disabled when ``quiet`` or when stderr is not a terminal (logs stay clean).
     """
-    if quiet or not error_console.is_terminal:
-        yield lambda n=1: None
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        ProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
     from rich.text import Text
 
     class RateColumn(ProgressColumn):
-        def render(self, task) -> Text:  # type: ignore[override]
-            return Text(f"{task.speed:.1f}/s" if task.speed else "?/s", style="progress.data.speed")
+        """Files per second."""
 
-    with Progress(
+        def render(self, task) -> Text:  # type: ignore[no-untyped-def]
+            speed = task.finished_speed or task.speed
+            return Text("-- files/s" if speed is None else f"{speed:.1f} files/s", style="progress.data.speed")
+
+    return Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
+        TextColumn("files"),
         RateColumn(),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
         TimeRemainingColumn(),
         console=error_console,
-        transient=False,
-    ) as progress:
-        task = progress.add_task(description, total=total)
-        yield lambda n=1: progress.advance(task, n)
+        disable=quiet or not error_console.is_terminal,
+    )
+
+
+@contextmanager
+def store_progress(description: str, *, quiet: bool = False) -> Iterator[Callable[[Any], None]]:
+    """A progress bar fed by the feature store: yields the ``progress`` callback to pass it."""
+    bar = progress_bar(quiet)
+    with bar:
+        task = bar.add_task(description, total=None)
+
+        def update(p: Any) -> None:
+            bar.update(task, completed=p.done, total=p.total)
+
+        yield update

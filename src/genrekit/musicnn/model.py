@@ -1,0 +1,200 @@
+"""Run musicnn on audio: patches in, tag scores and embeddings out.
+
+:func:`load` returns a cached :class:`Musicnn` (weights read once, ONNX graph
+built in memory, one onnxruntime session per model and folder).
+:meth:`Musicnn.analyze_many` cuts every signal into 3-second log-mel
+patches and runs all patches of all signals through the network in as few
+calls as memory allows (``max_batch`` patches per call).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from genrekit.errors import ModelFileError
+from genrekit.musicnn import frontend
+from genrekit.musicnn.labels import labels_for
+from genrekit.musicnn.paths import DEFAULT_MODEL, check_model_name, weights_file
+
+MAX_BATCH = 16
+"""Patches per onnxruntime call: ~10 MB of intermediate activations per patch, so ~160 MB at most."""
+
+
+@dataclass(frozen=True)
+class MusicnnOutput:
+    """musicnn's view of one signal, one row per 3-second patch.
+
+    ``starts``: ``(n_patches,)`` seconds; ``taggram``: ``(n_patches, 50)`` sigmoid
+    scores in ``labels`` order; ``penultimate``: ``(n_patches, 200)`` embeddings;
+    ``padded``: the signal was shorter than one patch and was repeat-padded.
+    """
+
+    model: str
+    labels: tuple[str, ...]
+    starts: np.ndarray
+    taggram: np.ndarray
+    penultimate: np.ndarray
+    patch_seconds: float
+    padded: bool = False
+
+    @property
+    def tag_scores(self) -> np.ndarray:
+        """Track-level score of each tag: the mean over patches (musicnn's ``top_tags``), ``(50,)``."""
+        return self.taggram.mean(axis=0)
+
+    def top_tags(self, k: int = 10) -> list[tuple[str, float]]:
+        """The ``k`` best tags by mean score, best first."""
+        scores = self.tag_scores
+        order = np.argsort(-scores, kind="stable")[:k]
+        return [(self.labels[i], float(scores[i])) for i in order]
+
+    def embedding(self, pooling: Sequence[str] = ("mean", "max")) -> np.ndarray:
+        """The penultimate layer pooled over patches: ``mean`` and/or ``max`` concatenated, float32."""
+        parts = []
+        for how in pooling:
+            if how == "mean":
+                parts.append(self.penultimate.mean(axis=0))
+            elif how == "max":
+                parts.append(self.penultimate.max(axis=0))
+            else:
+                raise ValueError(f"unknown pooling {how!r}; use 'mean' or 'max'")
+        return np.concatenate(parts)
+
+
+class Musicnn:
+    """One musicnn model (``MSD_musicnn`` or ``MTT_musicnn``) ready to run."""
+
+    def __init__(self, weights: dict[str, np.ndarray], model: str = DEFAULT_MODEL, *, threads: int | None = None, source: str = "") -> None:
+        import onnxruntime as ort
+
+        from genrekit.musicnn.graph import build_onnx
+
+        self.model = check_model_name(model)
+        self.labels = labels_for(model)
+        self.source = source
+        self.mel_basis = np.ascontiguousarray(weights["mel_basis"], dtype=np.float32)
+        onnx_model = build_onnx(weights, name=model, check=False)
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+        options.log_severity_level = 3
+        self._session = ort.InferenceSession(onnx_model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str], model: str = DEFAULT_MODEL, *, threads: int | None = None) -> "Musicnn":
+        from genrekit.musicnn.weights import load_weights
+
+        return cls(load_weights(path), model, threads=threads, source=str(path))
+
+    def run(self, mel: np.ndarray, outputs: Sequence[str] = ("taggram", "penultimate"), max_batch: int = MAX_BATCH) -> dict[str, np.ndarray]:
+        """The network on log-mel patches ``(n, n_frames, 96)`` float32; ``{output: (n, ...)}``.
+
+        Outputs: ``taggram`` (50), ``penultimate`` (200), ``max_pool``, ``mean_pool`` (753), ``logits`` (50).
+        """
+        mel = np.asarray(mel)
+        if mel.ndim != 3 or mel.shape[2] != frontend.N_MELS:
+            raise ValueError(f"expected log-mel patches of shape (n, frames, {frontend.N_MELS}), got {mel.shape}")
+        if mel.shape[1] < 1:
+            raise ValueError("patches need at least one frame")
+        mel = np.ascontiguousarray(mel, dtype=np.float32)
+        if len(mel) == 0:
+            return {name: np.zeros((0, self._width(name)), np.float32) for name in outputs}
+        chunks = [self._session.run(list(outputs), {"mel": mel[i : i + max_batch]}) for i in range(0, len(mel), max_batch)]
+        return {name: np.concatenate([c[j] for c in chunks]) for j, name in enumerate(outputs)}
+
+    def _width(self, name: str) -> int:
+        return {"taggram": len(self.labels), "logits": len(self.labels), "penultimate": 200}.get(name, 753)
+
+    def analyze(self, y: np.ndarray, sr: int = frontend.SAMPLE_RATE, *, hop: float | None = None) -> MusicnnOutput:
+        """Tags and embeddings of one mono signal (resampled to 16 kHz if ``sr`` differs)."""
+        return self.analyze_many([y], sr, hop=hop)[0]
+
+    def analyze_many(self, signals: Sequence[np.ndarray], sr: int = frontend.SAMPLE_RATE, *, hop: float | None = None) -> list[MusicnnOutput]:
+        """:meth:`analyze` for several signals, with all their patches batched together.
+
+        ``hop``: seconds between patch starts (``None``: 3 s, no overlap, musicnn's default).
+        """
+        from genrekit.audio import resample
+
+        hop_frames = frontend.hop_frames(hop)
+        cut, starts, padded = [], [], []
+        for y in signals:
+            y = np.asarray(y, dtype=np.float32)
+            if y.ndim != 1:
+                raise ValueError(f"expected a mono signal of shape (n_samples,), got shape {y.shape}")
+            if len(y) == 0:
+                raise ValueError("empty signal")
+            y = resample(y, sr, frontend.SAMPLE_RATE)
+            patches, patch_starts = frontend.signal_patches(y, self.mel_basis, hop=hop_frames)
+            cut.append(patches)
+            starts.append(patch_starts)
+            padded.append(len(y) < frontend.min_samples())
+        out = self.run(np.concatenate(cut), ("taggram", "penultimate"))
+        bounds = np.cumsum([0] + [len(p) for p in cut])
+        patch_seconds = frontend.PATCH_FRAMES * frontend.HOP_LENGTH / frontend.SAMPLE_RATE
+        return [
+            MusicnnOutput(
+                model=self.model,
+                labels=self.labels,
+                starts=starts[i],
+                taggram=out["taggram"][bounds[i] : bounds[i + 1]],
+                penultimate=out["penultimate"][bounds[i] : bounds[i + 1]],
+                patch_seconds=patch_seconds,
+                padded=padded[i],
+            )
+            for i in range(len(cut))
+        ]
+
+
+_CACHE: dict[tuple[str, str, int | None], Musicnn] = {}
+_LOCK = threading.Lock()
+
+
+def load(model: str = DEFAULT_MODEL, data_dir: str | os.PathLike[str] | None = None, *, threads: int | None = None) -> Musicnn:
+    """The installed ``model``, loaded once per process (and per weights file and thread count).
+
+    Raises :class:`~genrekit.musicnn.paths.MusicnnNotInstalledError` (telling the user to run
+    ``genrekit models install musicnn``) when the weights are absent, and
+    :class:`~genrekit.errors.ModelFileError` when they fail their checks.
+    """
+    path = weights_file(model, data_dir)
+    key = (model, str(path.resolve()), threads)
+    with _LOCK:
+        if key not in _CACHE:
+            _verify_against_manifest(path)
+            _CACHE[key] = Musicnn.from_file(path, model, threads=threads)
+        return _CACHE[key]
+
+
+def _verify_against_manifest(path: Path) -> None:
+    """Compare the weights' SHA-256 with the install manifest, when there is one."""
+    from genrekit.musicnn.install import read_manifest
+
+    manifest = read_manifest(path.parent)
+    if not manifest:
+        return
+    entry = manifest.get("models", {}).get(path.stem)
+    if not entry or "sha256" not in entry:
+        return
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if digest != entry["sha256"]:
+        raise ModelFileError(
+            f"{path}: SHA-256 {digest[:12]}... differs from the install manifest ({entry['sha256'][:12]}...); "
+            "the file was modified or damaged; run `genrekit models install musicnn --force`"
+        )
+
+
+def clear_cache() -> None:
+    """Forget loaded models (tests; after reinstalling)."""
+    with _LOCK:
+        _CACHE.clear()
+
+
+__all__ = ["MAX_BATCH", "Musicnn", "MusicnnOutput", "clear_cache", "load"]

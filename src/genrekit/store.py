@@ -1,0 +1,729 @@
+"""Feature tables: one row per analysis window, computed once per file content.
+
+:func:`compute_features` decodes each file, cuts it into windows and runs a
+:class:`~genrekit.features.base.FeatureSet` over them. Each file's result is
+cached under ``<cache>/features/<config key>/`` by the hash of the file's bytes,
+where the config key covers the feature set's configuration, the windowing and
+the sample rate. Cache entries are ``.npy`` arrays (read with
+``allow_pickle=False``) written atomically as each file finishes, so a rerun
+computes only new or changed files and a killed run resumes where it stopped.
+A small SQLite index maps ``(path, size, mtime)`` to the content hash, so
+reruns over many unchanged files do not read every byte again.
+
+Files that cannot be decoded (or whose features fail) are reported as
+:class:`Failure` rows and skipped; the rest are kept. :func:`write_table` writes
+the table as Parquet with the configuration in the schema metadata, and
+:func:`read_table` reads it back as a float32 matrix for training.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import tempfile
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import pyarrow as pa
+
+from genrekit import __version__
+from genrekit.audio import Windowing, cut_windows, load_audio
+from genrekit.datasets import Record
+from genrekit.errors import AudioNotFoundError, DatasetError, GenrekitError
+from genrekit.features.base import FeatureSet
+
+STORE_FORMAT = 1
+"""Bump when the cached arrays or the table layout change: it is part of every cache key."""
+
+META_COLUMNS = ("path", "label", "split", "group", "start", "end", "file_hash")
+"""Columns before the features: where each row comes from (``start``/``end`` in seconds)."""
+
+METADATA_KEY = b"genrekit"
+_HASH_CHUNK = 1 << 20
+
+
+class FeatureTableError(GenrekitError):
+    """A feature table is missing, unreadable or was not written by genrekit."""
+
+
+class NonFiniteFeaturesError(GenrekitError):
+    """A feature set returned NaN or infinite values for a file."""
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A file that was skipped: its path, the error's type name and message."""
+
+    path: str
+    error: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Reported after each file: counts so far and what happened to ``path``."""
+
+    done: int
+    total: int
+    computed: int
+    cached: int
+    failed: int
+    path: str
+    status: str  # "computed" | "cached" | "failed"
+
+
+@dataclass
+class FeatureTableResult:
+    """The table of the files that worked, the files that did not, and how each was obtained."""
+
+    table: pa.Table
+    failures: list[Failure]
+    computed: int
+    cached: int
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> int:
+        return len(self.failures)
+
+    @property
+    def n_files(self) -> int:
+        return self.computed + self.cached + self.failed
+
+    @property
+    def n_rows(self) -> int:
+        return self.table.num_rows
+
+    def write(self, out: str | os.PathLike[str]) -> Path:
+        return write_table(self, out)
+
+    def matrix(self, split: str | None = None) -> "FeatureMatrix":
+        """The table as a :class:`FeatureMatrix` for scikit-learn, without a round trip to disk."""
+        return matrix_from_table(self.table, self.metadata, split=split)
+
+
+@dataclass
+class FeatureMatrix:
+    """A feature table in memory, ready for scikit-learn.
+
+    X : float32 ``(n_rows, n_features)``; the other arrays have ``n_rows``
+    entries (``labels``/``splits`` hold ``None`` where unknown).
+    """
+
+    X: np.ndarray
+    columns: list[str]
+    paths: np.ndarray
+    labels: np.ndarray
+    splits: np.ndarray
+    groups: np.ndarray
+    starts: np.ndarray
+    ends: np.ndarray
+    metadata: dict[str, Any]
+
+    def __len__(self) -> int:
+        return self.X.shape[0]
+
+    def select(self, mask: np.ndarray) -> "FeatureMatrix":
+        """The rows where ``mask`` (boolean or index array) selects."""
+        return FeatureMatrix(
+            X=self.X[mask],
+            columns=list(self.columns),
+            paths=self.paths[mask],
+            labels=self.labels[mask],
+            splits=self.splits[mask],
+            groups=self.groups[mask],
+            starts=self.starts[mask],
+            ends=self.ends[mask],
+            metadata=self.metadata,
+        )
+
+    def rows(self) -> list[dict[str, Any]]:
+        """Per-row metadata as dicts (path, label, split, group, start, end)."""
+        return [
+            {"path": p, "label": lab, "split": s, "group": g, "start": float(a), "end": float(b)}
+            for p, lab, s, g, a, b in zip(self.paths, self.labels, self.splits, self.groups, self.starts, self.ends)
+        ]
+
+
+# --------------------------------------------------------------------------- keys and cache
+
+
+def default_cache_dir() -> Path:
+    """``$GENREKIT_CACHE``, else ``$XDG_CACHE_HOME/genrekit``, else ``~/.cache/genrekit``."""
+    env = os.environ.get("GENREKIT_CACHE")
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "genrekit"
+
+
+def table_config(feature_set: FeatureSet, windowing: Windowing) -> dict[str, Any]:
+    """Everything that determines a file's rows (and so its cache key)."""
+    return {
+        "store_format": STORE_FORMAT,
+        "feature_set": feature_set.config(),
+        "windowing": {**windowing.as_dict(), "min_fraction": windowing.min_fraction},
+        "sample_rate": feature_set.sample_rate,
+    }
+
+
+def config_key(feature_set: FeatureSet, windowing: Windowing) -> str:
+    """A short hash of :func:`table_config`; names the cache folder."""
+    blob = json.dumps(table_config(feature_set, windowing), sort_keys=True).encode()
+    return f"{feature_set.name}-{hashlib.sha256(blob).hexdigest()[:16]}"
+
+
+def file_hash(path: str | os.PathLike[str]) -> str:
+    """BLAKE2b-128 of the file's bytes, read in 1 MiB chunks (hex)."""
+    h = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as f:
+        while chunk := f.read(_HASH_CHUNK):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _atomic_write(target: Path, write: Callable[[Any], None]) -> None:
+    """Write through ``write(fileobj)`` to a temporary sibling, then rename over ``target``."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+class FeatureCache:
+    """Per-file result arrays ``(n_windows, 2 + n_columns)``: start s, end s, features (float64)."""
+
+    def __init__(self, root: str | os.PathLike[str], key: str, n_columns: int) -> None:
+        self.dir = Path(root) / "features" / key
+        self.n_columns = n_columns
+
+    def path_for(self, digest: str) -> Path:
+        return self.dir / digest[:2] / f"{digest}.npy"
+
+    def get(self, digest: str) -> np.ndarray | None:
+        """The cached array, or ``None`` when absent or unreadable (then it is recomputed)."""
+        p = self.path_for(digest)
+        try:
+            arr = np.load(p, allow_pickle=False)
+        except (OSError, ValueError, EOFError):
+            return None
+        if arr.ndim != 2 or arr.shape[1] != 2 + self.n_columns or arr.dtype != np.float64:
+            return None
+        return arr
+
+    def put(self, digest: str, arr: np.ndarray) -> None:
+        _atomic_write(self.path_for(digest), lambda f: np.save(f, arr, allow_pickle=False))
+
+
+class HashIndex:
+    """``(path, size, mtime_ns) -> content hash``, kept in SQLite; a convenience, never the key.
+
+    Any SQLite trouble (read-only or locked cache) turns the index off rather
+    than failing the run: files are then simply hashed again.
+    """
+
+    def __init__(self, db: Path | None) -> None:
+        self._con: sqlite3.Connection | None = None
+        self._pending = 0
+        if db is None:
+            return
+        try:
+            db.parent.mkdir(parents=True, exist_ok=True)
+            self._con = sqlite3.connect(str(db), timeout=30)
+            self._con.execute(
+                "CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, hash TEXT)"
+            )
+            self._con.commit()
+        except sqlite3.Error:
+            self._con = None
+
+    def lookup(self, path: str, st: os.stat_result) -> str | None:
+        if self._con is None:
+            return None
+        try:
+            row = self._con.execute("SELECT size, mtime_ns, hash FROM files WHERE path = ?", (path,)).fetchone()
+        except sqlite3.Error:
+            return None
+        if row is None or row[0] != st.st_size or row[1] != st.st_mtime_ns:
+            return None
+        return row[2]
+
+    def put(self, path: str, size: int, mtime_ns: int, digest: str) -> None:
+        if self._con is None:
+            return
+        try:
+            self._con.execute(
+                "INSERT OR REPLACE INTO files (path, size, mtime_ns, hash) VALUES (?, ?, ?, ?)",
+                (path, size, mtime_ns, digest),
+            )
+            self._pending += 1
+            if self._pending >= 500:
+                self.commit()
+        except sqlite3.Error:
+            pass
+
+    def commit(self) -> None:
+        if self._con is not None and self._pending:
+            try:
+                self._con.commit()
+            except sqlite3.Error:
+                pass
+            self._pending = 0
+
+    def close(self) -> None:
+        if self._con is not None:
+            self.commit()
+            self._con.close()
+            self._con = None
+
+
+# --------------------------------------------------------------------------- per-file work
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    path: str
+    status: str  # computed | cached | failed
+    digest: str | None = None
+    stat: tuple[int, int] | None = None  # size, mtime_ns the hash belongs to
+    array: np.ndarray | None = None
+    failure: Failure | None = None
+
+
+class _Job:
+    """What each worker needs: the feature set, the windowing and the cache (picklable for spawn)."""
+
+    def __init__(self, feature_set: FeatureSet, windowing: Windowing, cache: FeatureCache | None) -> None:
+        self.feature_set = feature_set
+        self.windowing = windowing
+        self.cache = cache
+        self.n_columns = len(feature_set.columns)
+
+    def features(self, path: str) -> np.ndarray:
+        """Decode, window and extract: ``(n_windows, 2 + n_columns)`` float64."""
+        sr = self.feature_set.sample_rate
+        y = load_audio(path, sr)
+        starts: list[float] = []
+        windows: list[np.ndarray] = []
+        for start, w in cut_windows(y, sr, self.windowing, path):
+            starts.append(start)
+            windows.append(w)
+        feats = np.asarray(self.feature_set.extract_many(windows, sr), dtype=np.float64)
+        if feats.shape != (len(windows), self.n_columns):
+            raise ValueError(
+                f"feature set {self.feature_set.name!r} returned shape {feats.shape}, "
+                f"expected {(len(windows), self.n_columns)}"
+            )
+        if not np.isfinite(feats).all():
+            bad_rows = np.flatnonzero(~np.isfinite(feats).all(axis=1))
+            bad_cols = [self.feature_set.column_names[c] for c in np.flatnonzero(~np.isfinite(feats).all(axis=0))]
+            raise NonFiniteFeaturesError(
+                f"{path}: NaN or infinite features in {len(bad_rows)} window(s) "
+                f"(first at {starts[bad_rows[0]]:.2f} s; columns {', '.join(bad_cols[:5])})"
+            )
+        s = np.asarray(starts, dtype=np.float64)
+        e = s + np.array([len(w) for w in windows], dtype=np.float64) / sr
+        return np.column_stack([s, e, feats])
+
+    def run(self, path: str, known_digest: str | None = None) -> _Outcome:
+        """Hash (unless known), look up the cache, else compute and cache; never raises ``Exception``."""
+        digest: str | None = known_digest
+        stat: tuple[int, int] | None = None
+        try:
+            if not os.path.isfile(path):
+                raise AudioNotFoundError(path)
+            if digest is None:
+                before = os.stat(path)
+                digest = file_hash(path)
+                after = os.stat(path)
+                if (before.st_size, before.st_mtime_ns) == (after.st_size, after.st_mtime_ns):
+                    stat = (after.st_size, after.st_mtime_ns)
+            if self.cache is not None and digest is not None:
+                hit = self.cache.get(digest)
+                if hit is not None:
+                    return _Outcome(path, "cached", digest, stat, hit)
+            arr = self.features(path)
+            if self.cache is not None and digest is not None:
+                self.cache.put(digest, arr)
+            return _Outcome(path, "computed", digest, stat, arr)
+        except Exception as error:  # a batch keeps going: every failure is reported per file
+            message = str(error) or type(error).__name__
+            return _Outcome(path, "failed", digest, stat, failure=Failure(path, type(error).__name__, message))
+
+
+_WORKER_JOB: _Job | None = None
+
+
+def _init_worker(job: _Job) -> None:
+    global _WORKER_JOB
+    _WORKER_JOB = job
+
+
+def _run_in_worker(path: str, known_digest: str | None) -> _Outcome:
+    assert _WORKER_JOB is not None, "worker not initialised"
+    return _WORKER_JOB.run(path, known_digest)
+
+
+# --------------------------------------------------------------------------- the table
+
+
+def compute_features(
+    records: Sequence[Record],
+    feature_set: FeatureSet,
+    windowing: Windowing | None = None,
+    *,
+    cache_dir: str | os.PathLike[str] | None = None,
+    use_cache: bool = True,
+    jobs: int = 1,
+    progress: Callable[[Progress], None] | None = None,
+    mp_context: Any = None,
+) -> FeatureTableResult:
+    """Feature rows for every window of every record.
+
+    Parameters
+    ----------
+    records : the files, with the label/split/group each row inherits.
+    feature_set : turns each window into ``len(feature_set.columns)`` numbers.
+    windowing : how files are cut; default one window per file.
+    cache_dir : cache root (default :func:`default_cache_dir`); ``use_cache=False``
+        neither reads nor writes it.
+    jobs : worker processes; 1 computes in this process. Workers are started
+        with ``mp_context`` (default ``spawn``, safe with threaded libraries), so
+        ``feature_set`` must be picklable and importable by module name.
+    progress : called after each file with a :class:`Progress`.
+
+    Returns
+    -------
+    FeatureTableResult: rows in the order of ``records`` (windows in time
+    order), the failures, and how many files were computed or cached.
+    """
+    windowing = windowing or Windowing()
+    if jobs < 1:
+        raise ValueError("jobs must be >= 1")
+    clash = set(META_COLUMNS) & set(feature_set.column_names)
+    if clash:
+        raise ValueError(f"feature columns {sorted(clash)} clash with the table's own columns")
+    key = config_key(feature_set, windowing)
+    root = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+    cache = FeatureCache(root, key, len(feature_set.columns)) if use_cache else None
+    index = HashIndex(root / "file-index.sqlite3" if use_cache else None)
+    job = _Job(feature_set, windowing, cache)
+
+    outcomes: dict[str, _Outcome] = {}
+    counts = {"computed": 0, "cached": 0, "failed": 0}
+    unique_paths = list(dict.fromkeys(r.path for r in records))
+
+    def finish(outcome: _Outcome) -> None:
+        outcomes[outcome.path] = outcome
+        counts[outcome.status] += 1
+        if outcome.digest is not None and outcome.stat is not None:
+            index.put(outcome.path, outcome.stat[0], outcome.stat[1], outcome.digest)
+        if progress is not None:
+            progress(
+                Progress(
+                    done=len(outcomes),
+                    total=len(unique_paths),
+                    computed=counts["computed"],
+                    cached=counts["cached"],
+                    failed=counts["failed"],
+                    path=outcome.path,
+                    status=outcome.status,
+                )
+            )
+
+    try:
+        todo: list[tuple[str, str | None]] = []
+        for path in unique_paths:
+            digest = None
+            if cache is not None:
+                try:
+                    digest = index.lookup(path, os.stat(path))
+                except OSError:
+                    digest = None
+                if digest is not None:
+                    hit = cache.get(digest)
+                    if hit is not None:
+                        finish(_Outcome(path, "cached", digest, None, hit))
+                        continue
+            todo.append((path, digest))
+
+        if jobs == 1 or len(todo) <= 1:
+            for path, digest in todo:
+                finish(job.run(path, digest))
+        else:
+            _run_pool(job, todo, jobs, finish, mp_context)
+    finally:
+        index.close()
+
+    table = _build_table(records, outcomes, feature_set)
+    metadata = table_metadata(feature_set, windowing)
+    table = table.replace_schema_metadata({METADATA_KEY: json.dumps(metadata).encode()})
+    failures = [f for f in (outcomes[p].failure for p in unique_paths) if f is not None]
+    return FeatureTableResult(
+        table=table,
+        failures=failures,
+        computed=counts["computed"],
+        cached=counts["cached"],
+        metadata=metadata,
+    )
+
+
+_Task = tuple[str, "str | None"]
+
+
+def _run_pool(
+    job: _Job,
+    todo: list[_Task],
+    jobs: int,
+    finish: Callable[[_Outcome], None],
+    mp_context: Any,
+) -> None:
+    """Run ``todo`` on ``jobs`` processes, reporting each file as it completes.
+
+    A worker that dies (a decoder crash, the OOM killer) breaks the whole pool
+    and takes the files in flight with it: those are retried one at a time in a
+    pool of their own, the one that kills its worker again is reported as a
+    ``WorkerCrashed`` failure, and the rest of the run goes on in a fresh pool.
+    """
+    import multiprocessing
+    from collections import deque
+
+    ctx = mp_context if mp_context is not None else multiprocessing.get_context("spawn")
+    queue = deque(todo)
+    while queue:
+        orphans = _pool_pass(job, queue, jobs, finish, ctx)
+        for item in orphans:
+            if _pool_pass(job, deque([item]), 1, finish, ctx):
+                finish(
+                    _Outcome(
+                        item[0],
+                        "failed",
+                        item[1],
+                        failure=Failure(
+                            item[0],
+                            "WorkerCrashed",
+                            "the worker process died while processing this file (a crash in a decoder or "
+                            "feature library, or out of memory)",
+                        ),
+                    )
+                )
+
+
+def _pool_pass(job: _Job, queue: Any, jobs: int, finish: Callable[[_Outcome], None], ctx: Any) -> list[_Task]:
+    """Work through ``queue`` (a deque, consumed) until done or the pool breaks; returns the tasks lost then."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    executor: Executor = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker, initargs=(job,))
+    pending: dict[Future[_Outcome], _Task] = {}
+    lost: list[_Task] = []
+    try:
+        while queue or pending:
+            while queue and len(pending) < 2 * jobs:
+                item = queue.popleft()
+                pending[executor.submit(_run_in_worker, *item)] = item
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                item = pending.pop(fut)
+                try:
+                    outcome = fut.result()
+                except BrokenProcessPool:
+                    lost.append(item)
+                    continue
+                finish(outcome)
+            if lost:
+                lost.extend(pending.values())  # every other task in flight is lost with the pool
+                pending.clear()
+                break
+    except BaseException:
+        executor.shutdown(wait=False, cancel_futures=True)
+        raise
+    executor.shutdown(wait=not lost, cancel_futures=True)
+    return lost
+
+
+def table_metadata(feature_set: FeatureSet, windowing: Windowing) -> dict[str, Any]:
+    """What a table's schema metadata records (JSON under the ``genrekit`` key)."""
+    return {
+        "genrekit_version": __version__,
+        **table_config(feature_set, windowing),
+        "config_key": config_key(feature_set, windowing),
+        "meta_columns": list(META_COLUMNS),
+        "feature_columns": [{"name": c.name, "description": c.description} for c in feature_set.columns],
+    }
+
+
+def _build_table(records: Sequence[Record], outcomes: dict[str, _Outcome], feature_set: FeatureSet) -> pa.Table:
+    names = feature_set.column_names
+    paths: list[str] = []
+    labels: list[str | None] = []
+    splits: list[str | None] = []
+    groups: list[str] = []
+    hashes: list[str | None] = []
+    blocks: list[np.ndarray] = []
+    seen: set[str] = set()
+    for r in records:
+        if r.path in seen:
+            continue
+        seen.add(r.path)
+        outcome = outcomes.get(r.path)
+        if outcome is None or outcome.array is None:
+            continue
+        n = outcome.array.shape[0]
+        paths += [r.path] * n
+        labels += [r.label] * n
+        splits += [r.split] * n
+        groups += [r.group] * n
+        hashes += [outcome.digest] * n
+        blocks.append(outcome.array)
+    data = np.concatenate(blocks) if blocks else np.zeros((0, 2 + len(names)))
+    arrays: list[pa.Array] = [
+        pa.array(paths, pa.string()),
+        pa.array(labels, pa.string()),
+        pa.array(splits, pa.string()),
+        pa.array(groups, pa.string()),
+        pa.array(data[:, 0], pa.float64()),
+        pa.array(data[:, 1], pa.float64()),
+        pa.array(hashes, pa.string()),
+    ]
+    feats = data[:, 2:].astype(np.float32)
+    arrays += [pa.array(feats[:, i], pa.float32()) for i in range(len(names))]
+    return pa.Table.from_arrays(arrays, names=[*META_COLUMNS, *names])
+
+
+# --------------------------------------------------------------------------- files
+
+
+def failures_path(out: str | os.PathLike[str]) -> Path:
+    """``features.parquet`` -> ``features.failures.parquet`` (beside it)."""
+    out = Path(out)
+    stem = out.name[: -len(".parquet")] if out.name.endswith(".parquet") else out.name
+    return out.with_name(f"{stem}.failures.parquet")
+
+
+def _write_parquet(table: pa.Table, target: Path) -> None:
+    import pyarrow.parquet as pq
+
+    _atomic_write(target, lambda f: pq.write_table(table, f))
+
+
+def write_table(result: FeatureTableResult, out: str | os.PathLike[str]) -> Path:
+    """Write the table to ``out`` (Parquet) and its failures beside it; returns ``out``.
+
+    A failures file left by an earlier run is removed when there are none now.
+    """
+    out = Path(out)
+    _write_parquet(result.table, out)
+    side = failures_path(out)
+    if result.failures:
+        fail = pa.table(
+            {
+                "path": pa.array([f.path for f in result.failures], pa.string()),
+                "error": pa.array([f.error for f in result.failures], pa.string()),
+                "message": pa.array([f.message for f in result.failures], pa.string()),
+            }
+        )
+        _write_parquet(fail, side)
+    elif side.exists():
+        side.unlink()
+    return out
+
+
+def build_feature_table(
+    records: Sequence[Record],
+    feature_set: FeatureSet,
+    out: str | os.PathLike[str],
+    windowing: Windowing | None = None,
+    **kwargs: Any,
+) -> FeatureTableResult:
+    """:func:`compute_features` then :func:`write_table`."""
+    result = compute_features(records, feature_set, windowing, **kwargs)
+    write_table(result, out)
+    return result
+
+
+def read_failures(out: str | os.PathLike[str]) -> list[Failure]:
+    """The failures recorded beside a table (empty when there were none)."""
+    import pyarrow.parquet as pq
+
+    side = failures_path(out)
+    if not side.exists():
+        return []
+    t = pq.read_table(side)
+    return [Failure(**row) for row in t.to_pylist()]
+
+
+def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The genrekit metadata of a feature table (feature set config, windowing, version, columns)."""
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(path)
+    except FileNotFoundError:
+        raise FeatureTableError(f"{path}: no such feature table") from None
+    except (OSError, pa.ArrowException) as error:
+        raise FeatureTableError(f"{path}: not a readable Parquet file ({error})") from None
+    raw = (schema.metadata or {}).get(METADATA_KEY)
+    if raw is None:
+        raise FeatureTableError(f"{path}: not a genrekit feature table (no genrekit metadata)")
+    return json.loads(raw)
+
+
+def read_table(path: str | os.PathLike[str], *, split: str | None = None) -> FeatureMatrix:
+    """Read a feature table written by :func:`write_table` as a :class:`FeatureMatrix`.
+
+    ``split`` keeps only the rows of that split.
+    """
+    import pyarrow.parquet as pq
+
+    metadata = read_metadata(path)
+    return matrix_from_table(pq.read_table(path), metadata, split=split, source=str(path))
+
+
+def matrix_from_table(
+    table: pa.Table, metadata: dict[str, Any], *, split: str | None = None, source: str = "<table>"
+) -> FeatureMatrix:
+    """A feature table (in memory) as a :class:`FeatureMatrix`; ``split`` keeps only that split's rows."""
+    import pyarrow.compute as pc
+
+    columns = [c["name"] for c in metadata["feature_columns"]]
+    missing = [c for c in [*META_COLUMNS, *columns] if c not in table.column_names]
+    if missing:
+        raise FeatureTableError(f"{source}: columns missing from the table: {', '.join(missing[:5])}")
+    if split is not None:
+        from genrekit.datasets import normalise_split
+
+        table = table.filter(pc.equal(table["split"], normalise_split(split)))
+    X = np.empty((table.num_rows, len(columns)), dtype=np.float32)
+    for i, name in enumerate(columns):
+        X[:, i] = table[name].to_numpy()
+
+    def obj(name: str) -> np.ndarray:
+        return np.array(table[name].to_pylist(), dtype=object)
+
+    return FeatureMatrix(
+        X=X,
+        columns=columns,
+        paths=obj("path"),
+        labels=obj("label"),
+        splits=obj("split"),
+        groups=obj("group"),
+        starts=table["start"].to_numpy(),
+        ends=table["end"].to_numpy(),
+        metadata=metadata,
+    )
