@@ -33,7 +33,7 @@ def _root(
 
 
 def _register_commands() -> None:
-    from genrekit.cli import evaluate_cmd, features_cmd, predict_cmd, train_cmd  # noqa: F401
+    from genrekit.cli import demo_cmd, evaluate_cmd, features_cmd, predict_cmd, train_cmd  # noqa: F401
 
 
 _register_commands()

@@ -31,6 +31,21 @@ class TrackView:
     window_length: float  # seconds
 
 
+def frame_features(y: np.ndarray, sr: int) -> dict[str, Any]:
+    """Per-frame arrays the report draws, from genrekit's own STFT (no librosa, no numba)."""
+    from genrekit.features import spectral
+    from genrekit.features.spectrogram import Spectrogram, frame_times
+
+    spec = Spectrogram(y, sr)
+    return {
+        "mel_db": spec.mel_db,
+        "mfcc": spec.mfcc(20),
+        "zcr": spectral.zero_crossing_rate(y),
+        "centroid": spectral.spectral_centroid(spec.magnitude, spec.frequencies),
+        "times": frame_times(spec.n_frames, sr),
+    }
+
+
 def _png(fig: Any) -> str:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=80, bbox_inches="tight")
@@ -75,9 +90,12 @@ def track_figure(view: TrackView) -> str:
     ax_mel.set(ylabel="mel band", title="Mel spectrogram (dB)")
     fig.colorbar(im, ax=ax_mel, pad=0.01)
 
-    extent = [0, duration, 0.5, frames["mfcc"].shape[0] + 0.5]
-    im = ax_mfcc.imshow(frames["mfcc"], origin="lower", aspect="auto", extent=extent, cmap="coolwarm")
-    ax_mfcc.set(ylabel="MFCC", title="MFCCs")
+    # MFCC 1 (loudness) dwarfs the rest: show each coefficient standardised over time.
+    mfcc = np.asarray(frames["mfcc"], dtype=np.float64)
+    mfcc = (mfcc - mfcc.mean(axis=1, keepdims=True)) / (mfcc.std(axis=1, keepdims=True) + 1e-9)
+    extent = [0, duration, 0.5, mfcc.shape[0] + 0.5]
+    im = ax_mfcc.imshow(mfcc, origin="lower", aspect="auto", extent=extent, cmap="coolwarm", vmin=-3, vmax=3)
+    ax_mfcc.set(ylabel="MFCC", title="MFCCs (each coefficient standardised over the track)")
     fig.colorbar(im, ax=ax_mfcc, pad=0.01)
 
     ax_feat.plot(times, frames["centroid"], color="#c0392b", linewidth=0.8, label="spectral centroid (Hz)")
@@ -136,7 +154,7 @@ def render_demo_html(views: Sequence[TrackView], model_card: dict[str, Any], tit
     if metrics.get("balanced_accuracy") is not None:
         headline = (
             f"Model: {html.escape(str(card.get('model', {}).get('kind', '?')))} on feature set "
-            f"{html.escape(str(card.get('features', {}).get('name', '?')))}; "
+            f"{html.escape(str(card.get('feature_set', {}).get('name', '?')))}; "
             f"{html.escape(str(validation.get('split', 'validation')))} balanced accuracy "
             f"{metrics['balanced_accuracy']:.3f}, accuracy {metrics.get('accuracy', float('nan')):.3f}."
         )

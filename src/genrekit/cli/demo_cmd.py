@@ -1,0 +1,65 @@
+"""``genrekit demo``: classify the bundled example recordings and write an illustrated report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from genrekit.cli import app
+from genrekit.cli.output import EXIT_USAGE, console, error_console, exit_code_for
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "data" / "examples"
+
+
+@app.command("demo")
+def demo(
+    paths: Optional[list[Path]] = typer.Argument(None, help="Audio files or folders (default: the bundled examples)."),
+    model: Optional[Path] = typer.Option(None, "--model", "-m", help="A .genre model file; default: the bundled model."),
+    report: Path = typer.Option(Path("demo-report.html"), "--report", help="Where to write the HTML report."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per file per line."),
+) -> None:
+    """Classify example recordings, print the genres, and write an HTML report that shows what was heard."""
+    from genrekit.audio import find_audio_files, load_audio
+    from genrekit.errors import GenrekitError
+    from genrekit.predict import load_model
+    from genrekit.report.demo import TrackView, frame_features, render_demo_html
+
+    try:
+        classifier = load_model(model)
+    except GenrekitError as error:
+        error_console.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(EXIT_USAGE)
+    files = find_audio_files(paths or [EXAMPLES])
+    views, failures = [], 0
+    for path in files:
+        try:
+            y = load_audio(path, sr=classifier.sample_rate)
+            prediction = classifier.predict_signal(y, path)
+            starts, probs = classifier.window_probabilities(y, path)
+        except GenrekitError as error:
+            failures += 1
+            if as_json:
+                print(json.dumps({"path": str(path), "error": str(error)}))
+            else:
+                error_console.print(f"[red]failed:[/red] {error}")
+            continue
+        if as_json:
+            print(json.dumps(prediction.to_dict()))
+        else:
+            top = ", ".join(f"{g} {p:.2f}" for g, p in prediction.top(3))
+            console.print(f"{path.name:45s} [bold]{prediction.genre:10s}[/bold] {prediction.confidence:.2f}   ({top})")
+        views.append(
+            TrackView(
+                name=path.name, y=y, sr=classifier.sample_rate, frames=frame_features(y, classifier.sample_rate),
+                prediction=prediction, labels=classifier.labels, window_starts=starts, window_probs=probs,
+                window_length=classifier.windowing.window or len(y) / classifier.sample_rate,
+            )
+        )
+    if views:
+        report.write_text(render_demo_html(views, classifier.card))
+        if not as_json:
+            console.print(f"report: [bold]{report}[/bold]")
+    raise typer.Exit(exit_code_for(failures))
