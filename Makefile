@@ -3,12 +3,17 @@
 #   make test   run the test suite
 # Both create .venv and install what they need into it.
 
-PYTHON ?= python3
-VENV   := .venv
-PY     := $(VENV)/bin/python
-STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+PYTHON  ?= python3
+VENV    := .venv
+PY      := $(VENV)/bin/python
+GENREKIT := $(VENV)/bin/genrekit
+STAMP   := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
+# musicnn's pretrained weights, converted from its PyPI wheel (no TensorFlow needed).
+MUSICNN_DIR := src/genrekit/data/models/musicnn
+MUSICNN := $(MUSICNN_DIR)/manifest.json
+GTZAN   ?= ../shared/gtzan
 
-.PHONY: venv test demo benchmark clean
+.PHONY: venv weights test demo model results benchmark clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,11 +23,24 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-test: $(STAMP)
+$(MUSICNN): | $(STAMP)
+	$(GENREKIT) models install musicnn --data-dir $(MUSICNN_DIR)
+
+weights: $(MUSICNN)
+
+test: $(STAMP) $(MUSICNN)
 	$(PY) -m pytest -q
 
-demo: $(STAMP)
-	$(VENV)/bin/genrekit features examples --out demo-features.parquet
+demo: $(STAMP) $(MUSICNN)
+	$(GENREKIT) demo --report demo-report.html
+
+# Retrain the bundled model from GTZAN (see docs/results.md for why this one).
+model: $(STAMP) $(MUSICNN)
+	$(PY) scripts/train_bundled_model.py --gtzan $(GTZAN)
+
+# Regenerate docs/results.md: every model x feature set on GTZAN's valid split.
+results: $(STAMP) $(MUSICNN)
+	$(PY) scripts/compare_models.py --gtzan $(GTZAN) -j 2
 
 benchmark: $(STAMP)
 	$(PY) benchmarks/features.py

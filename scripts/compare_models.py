@@ -31,7 +31,7 @@ from genrekit.training import track_scores
 REPO = Path(__file__).resolve().parents[1]
 BEGIN, END = "<!-- compare_models:begin -->", "<!-- compare_models:end -->"
 
-FEATURE_SETS = {"seed": {}, "gtzan57": {}, "default": {}}
+FEATURE_SETS = {"seed": {}, "gtzan57": {}, "default": {}, "musicnn": {}, "default+musicnn": {}}
 WINDOWINGS = {"30 s": Windowing(window=30.0), "3 s": Windowing(window=3.0)}
 MODELS = ("svm", "rf", "logreg", "knn", "gbm")
 

@@ -49,3 +49,21 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
     import os
 
     os.environ["GENREKIT_CACHE"] = str(tmp_path_factory.mktemp("genrekit-cache"))
+
+
+@pytest.fixture(scope="session")
+def tiny_collection(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Manifest of a 2-label collection (sines vs white noise) with train/valid splits."""
+    from trained import make_collection
+
+    return make_collection(tmp_path_factory.mktemp("collection"))
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tiny_collection: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A .genre model (seed features, logistic regression, 1 s windows) trained on ``tiny_collection``."""
+    from genrekit.training import train
+
+    out = tmp_path_factory.mktemp("model") / "tiny.genre"
+    train(tiny_collection, out, feature_set="seed", model="logreg", window=1.0, hop=0.5)
+    return out

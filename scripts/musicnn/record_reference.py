@@ -172,7 +172,9 @@ def main() -> None:
     (args.out / "tiny_ckpt").mkdir(exist_ok=True)
     write_tiny_checkpoint(args.out / "tiny_ckpt")
     print(json.dumps(meta, indent=2))
-    print(f"wrote {args.out / 'reference.npz'} ({(args.out / 'reference.npz').stat().st_size} bytes) and {args.out / 'tiny_ckpt'}")
+    print(
+        f"wrote {args.out / 'reference.npz'} ({(args.out / 'reference.npz').stat().st_size} bytes) and {args.out / 'tiny_ckpt'}"
+    )
 
 
 if __name__ == "__main__":

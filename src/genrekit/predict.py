@@ -56,18 +56,16 @@ class GenreClassifier:
     """A loaded model file, ready to classify audio files or signals."""
 
     def __init__(self, bundle: Any) -> None:
-        from genrekit.features import get_feature_set
+        from genrekit.errors import ModelFileError
+        from genrekit.features import feature_set_from_config
 
         self.bundle = bundle
-        config = bundle.feature_config
-        self.feature_set = get_feature_set(config["name"], **config.get("options", {}))
-        if self.feature_set.version != config.get("version"):
-            from genrekit.errors import ModelFileError
-
-            raise ModelFileError(
-                f"{bundle.path}: model was trained with feature set {config['name']!r} version "
-                f"{config.get('version')}, this genrekit computes version {self.feature_set.version}"
-            )
+        try:
+            self.feature_set = feature_set_from_config(bundle.feature_config)
+        except ValueError as error:
+            raise ModelFileError(f"{bundle.path}: {error}") from None
+        if self.feature_set.column_names != list(bundle.columns):
+            raise ModelFileError(f"{bundle.path}: the model's input columns differ from those of {self.feature_set.name}")
         self.windowing = Windowing(**bundle.windowing)
         self.aggregation: str = bundle.card.get("aggregation", "mean")
 

@@ -135,6 +135,14 @@ def train(
         train_records = [r for r in records if r.split == "train"]
         valid_records = [r for r in records if r.split == "valid"]
 
+    if valid_records:
+        from genrekit.evaluate import GroupLeakError, assert_no_group_leak
+
+        try:
+            assert_no_group_leak([r.group for r in train_records], [r.group for r in valid_records])
+        except GroupLeakError as error:
+            raise DatasetError(f"{source}: the train and valid splits share groups (tracks or artists): {error}") from None
+
     fs = get_feature_set(feature_set, **(feature_options or {}))
     windowing = Windowing(window=window, hop=hop)
     table = compute_features(
@@ -196,7 +204,7 @@ def train(
             "n_windows": int(len(tr)),
             "failed_files": len(table.failures),
         },
-        "validation": validation,
+        "validation": validation or {"split": "none", "note": "trained on every file: nothing was held out"},
     }
     path = bundle.save_model(out, onnx_model, card)
     return TrainResult(path=Path(path), card=bundle.read_card(path), validation=validation, search=search_info,

@@ -33,7 +33,15 @@ def _root(
 
 
 def _register_commands() -> None:
-    from genrekit.cli import demo_cmd, evaluate_cmd, features_cmd, predict_cmd, train_cmd  # noqa: F401
+    from genrekit.cli import (  # noqa: F401
+        demo_cmd,
+        evaluate_cmd,
+        features_cmd,
+        models_cmd,
+        predict_cmd,
+        tags_cmd,
+        train_cmd,
+    )
 
 
 _register_commands()

@@ -20,14 +20,20 @@ INSTALLABLE = ("musicnn",)
 @models_app.command("install")
 def install(
     name: str = typer.Argument(..., help="What to install: musicnn (MSD_musicnn and MTT_musicnn, ISC licence)."),
-    wheel: Optional[Path] = typer.Option(None, "--wheel", help="Convert this musicnn-0.1.0 wheel instead of downloading it with pip."),
-    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Output folder (default: $GENREKIT_DATA/models/musicnn, else ~/.local/share/genrekit/models/musicnn)."),
+    wheel: Optional[Path] = typer.Option(
+        None, "--wheel", help="Convert this musicnn-0.1.0 wheel instead of downloading it with pip."
+    ),
+    data_dir: Optional[Path] = typer.Option(
+        None,
+        "--data-dir",
+        help="Output folder (default: $GENREKIT_DATA/models/musicnn, else ~/.local/share/genrekit/models/musicnn).",
+    ),
     force: bool = typer.Option(False, "--force", help="Convert again even if already installed."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing on success."),
 ) -> None:
     """Download a pretrained model's published weights and convert them for genrekit (no TensorFlow needed)."""
     from genrekit.errors import GenrekitError
-    from genrekit.musicnn.install import install as install_musicnn
+    from genrekit.musicnn.installer import install as install_musicnn
 
     if name not in INSTALLABLE:
         error_console.print(f"[red]error:[/red] unknown model {name!r}; installable: {', '.join(INSTALLABLE)}")
@@ -48,7 +54,7 @@ def list_models(
     as_json: bool = typer.Option(False, "--json", help="Print a JSON object."),
 ) -> None:
     """Show which pretrained models are installed, where, and how big they are."""
-    from genrekit.musicnn.install import read_manifest
+    from genrekit.musicnn.installer import read_manifest
     from genrekit.musicnn.paths import MODELS, install_dir, installed_models
 
     found = installed_models(data_dir)
@@ -76,5 +82,7 @@ def list_models(
         table.add_column(col, overflow="fold")
     for row in rows:
         size = f"{row['bytes'] / 1e6:.1f} MB" if row["bytes"] else ""
-        table.add_row(row["name"], "yes" if row["installed"] else "no", size, row["path"] or "run `genrekit models install musicnn`")
+        table.add_row(
+            row["name"], "yes" if row["installed"] else "no", size, row["path"] or "run `genrekit models install musicnn`"
+        )
     console.print(table)

@@ -21,7 +21,9 @@ def tags_record(path: Path, out, top_k: int) -> dict:
     return {
         "path": str(path),
         "model": out.model,
-        "tags": [{"tag": tag, "score": round(score, 5), "category": category(out.model, tag)} for tag, score in out.top_tags(top_k)],
+        "tags": [
+            {"tag": tag, "score": round(score, 5), "category": category(out.model, tag)} for tag, score in out.top_tags(top_k)
+        ],
         "scores": {label: round(float(s), 5) for label, s in zip(out.labels, scores)},
         "padded": out.padded,
         "timeline": [
@@ -39,12 +41,23 @@ def tags_record(path: Path, out, top_k: int) -> dict:
 @app.command("tags")
 def tags(
     paths: list[Path] = typer.Argument(..., help="Audio files or folders (searched recursively)."),
-    model: str = typer.Option("MSD_musicnn", "--model", "-m", help="MSD_musicnn (Last.fm tags: genres, moods, eras, instruments) or MTT_musicnn (MagnaTagATune)."),
-    top_k: int = typer.Option(5, "--top-k", "-k", min=1, max=50, help="How many tags to show per file (and per patch in the JSON timeline)."),
+    model: str = typer.Option(
+        "MSD_musicnn",
+        "--model",
+        "-m",
+        help="MSD_musicnn (Last.fm tags: genres, moods, eras, instruments) or MTT_musicnn (MagnaTagATune).",
+    ),
+    top_k: int = typer.Option(
+        5, "--top-k", "-k", min=1, max=50, help="How many tags to show per file (and per patch in the JSON timeline)."
+    ),
     hop: Optional[float] = typer.Option(None, "--hop", min=0.1, help="Seconds between 3-second patches; default 3 (no overlap)."),
-    as_json: bool = typer.Option(False, "--json", help="One JSON object per file per line: top tags, all scores, and the per-patch timeline."),
+    as_json: bool = typer.Option(
+        False, "--json", help="One JSON object per file per line: top tags, all scores, and the per-patch timeline."
+    ),
     timeline: bool = typer.Option(False, "--timeline", help="Also print each patch's top tags (table output)."),
-    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Folder of the converted weights (default: where `genrekit models install musicnn` puts them)."),
+    data_dir: Optional[Path] = typer.Option(
+        None, "--data-dir", help="Folder of the converted weights (default: where `genrekit models install musicnn` puts them)."
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but the results."),
 ) -> None:
     """Tag each file with musicnn (Pons & Serra 2019), pretrained on the Million Song Dataset or MagnaTagATune.

@@ -30,6 +30,10 @@ def available_feature_sets() -> list[str]:
 def get_feature_set(name: str, **options: Any) -> FeatureSet:
     """The feature set called ``name``, built with ``options``."""
     _ensure_builtin()
+    if "+" in name:
+        from genrekit.features.combined import combine
+
+        return combine(name, **options)
     try:
         factory = _REGISTRY[name]
     except KeyError:
@@ -37,4 +41,25 @@ def get_feature_set(name: str, **options: Any) -> FeatureSet:
     return factory(**options)
 
 
-__all__ = ["Column", "FeatureSet", "available_feature_sets", "get_feature_set", "register_feature_set"]
+def feature_set_from_config(config: dict[str, Any]) -> FeatureSet:
+    """Rebuild the feature set a model card or feature table recorded (see ``FeatureSet.config``).
+
+    Raises ValueError when this genrekit computes a different version of it:
+    the numbers would not be the ones the model was trained on.
+    """
+    options = dict(config.get("options", {}))
+    if "members" in options:
+        from genrekit.features.combined import CombinedFeatureSet
+
+        fs: FeatureSet = CombinedFeatureSet([feature_set_from_config(m) for m in options["members"]])
+    else:
+        fs = get_feature_set(config["name"], **options)
+    if str(fs.version) != str(config.get("version")):
+        raise ValueError(
+            f"feature set {config['name']!r} version {config.get('version')} was recorded, "
+            f"but this genrekit computes version {fs.version}"
+        )
+    return fs
+
+
+__all__ = ["Column", "FeatureSet", "available_feature_sets", "feature_set_from_config", "get_feature_set", "register_feature_set"]

@@ -87,7 +87,8 @@ class Gtzan57FeatureSet(FeatureSet):
 
     def extract(self, y: np.ndarray, sr: int) -> np.ndarray:
         y = check_window(y, sr, self.sample_rate)
-        spec = Spectrogram(y, sr)
+        # float64 FFT as librosa: the bandwidth of a near-pure tone weighs near-silent bins heavily
+        spec = Spectrogram(y, sr, double=True, keep_stft=self.hpss, checked=True)
         mag, freqs = spec.magnitude, spec.frequencies
         chromagram = chroma(spec.power, sr, tuning=estimate_tuning(spec.power, sr))
         centroid = spectral_centroid(mag, freqs)

@@ -60,7 +60,9 @@ class MusicnnFeatureSet(FeatureSet):
 
     def _make_columns(self) -> tuple[Column, ...]:
         cols = [
-            Column(f"musicnn_{stat}_{i:03d}", f"{word} over 3 s patches of {self.model} penultimate unit {i} (batch-normalised ReLU)")
+            Column(
+                f"musicnn_{stat}_{i:03d}", f"{word} over 3 s patches of {self.model} penultimate unit {i} (batch-normalised ReLU)"
+            )
             for stat, word in (("mean", "mean"), ("max", "maximum"))
             for i in range(N_PENULTIMATE)
         ]

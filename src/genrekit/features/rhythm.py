@@ -8,12 +8,11 @@ second to import). Tests hold them to librosa's functions.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Literal
 
 import numpy as np
 
-from genrekit.features.spectrogram import HOP_LENGTH, N_FFT
+from genrekit.features.spectrogram import HOP_LENGTH, N_FFT, hann_window
 
 
 def onset_strength(
@@ -53,39 +52,55 @@ def tempo_frequencies(n_bins: int, sr: int, hop_length: int = HOP_LENGTH) -> np.
     return bpm
 
 
-@lru_cache(maxsize=4)
-def _hann64(length: int) -> np.ndarray:
-    w = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(length) / length)
-    w.flags.writeable = False
-    return w
+_BLOCK = 128  # tempogram frames transformed at a time (keeps the buffers in cache)
 
 
-def tempogram(onset_env: np.ndarray, win_length: int = 384) -> np.ndarray:
+def _tempogram_blocks(onset_env: np.ndarray, win_length: int, double: bool):
+    """Yield ``(first_frame, normalised autocorrelations (block, win_length))`` over the envelope."""
+    import scipy.fft
+
+    if win_length < 1:
+        raise ValueError("win_length must be a positive integer")
+    dtype = np.float64 if double else np.float32
+    count = onset_env.shape[-1]
+    half = win_length // 2
+    padded = np.pad(onset_env, (half, half), mode="linear_ramp", end_values=(0, 0))
+    frames = np.lib.stride_tricks.sliding_window_view(padded, win_length)[:count]
+    n_pad = scipy.fft.next_fast_len(2 * win_length - 1, real=True)
+    while n_pad % 2:  # even length: the DCT-I below needs it; any length >= 2 * win_length - 1 gives the same lags
+        n_pad = scipy.fft.next_fast_len(n_pad + 1, real=True)
+    window = hann_window(win_length, double=True).astype(dtype, copy=False)
+    buffer = np.zeros((min(_BLOCK, count), n_pad), dtype=dtype)
+    for start in range(0, count, _BLOCK):
+        block = frames[start : start + _BLOCK]
+        windowed = buffer[: len(block)]
+        np.multiply(block, window, out=windowed[:, :win_length])
+        power = np.abs(scipy.fft.rfft(windowed, axis=1, workers=1))
+        np.square(power, out=power)
+        # the inverse FFT of a real, even power spectrum is its DCT-I over n_pad: the same
+        # autocorrelation, computed real-to-real (no complex copy of the power spectrum)
+        ac = scipy.fft.dct(power, type=1, axis=1, workers=1)[:, :win_length]
+        peak = np.max(np.abs(ac), axis=1, keepdims=True)
+        peak[peak < np.finfo(ac.dtype).tiny] = 1.0
+        yield start, ac / peak
+
+
+def tempogram(onset_env: np.ndarray, win_length: int = 384, double: bool = True) -> np.ndarray:
     """Local autocorrelation of the onset envelope, ``(win_length, n_frames)``.
 
     As ``librosa.feature.tempogram(onset_envelope=...)``: centred Hann-windowed
     frames of ``win_length`` onset frames (linear ramps to 0 at the edges),
     autocorrelated and scaled so each frame's largest lag value is 1.
+    ``double=False`` runs the FFTs in float32 (twice as fast, values within ~1e-6).
     """
-    import scipy.fft
-
-    if win_length < 1:
-        raise ValueError("win_length must be a positive integer")
-    count = onset_env.shape[-1]
-    half = win_length // 2
-    padded = np.pad(onset_env, (half, half), mode="linear_ramp", end_values=(0, 0))
-    frames = np.lib.stride_tricks.sliding_window_view(padded, win_length)[:count] * _hann64(win_length)
-    n_pad = scipy.fft.next_fast_len(2 * win_length - 1, real=True)
-    spectrum = scipy.fft.rfft(frames, n=n_pad, axis=1, workers=1)
-    power = spectrum.real**2 + spectrum.imag**2
-    ac = scipy.fft.irfft(power, n=n_pad, axis=1, workers=1)[:, :win_length]
-    peak = np.max(np.abs(ac), axis=1, keepdims=True)
-    peak[peak < np.finfo(ac.dtype).tiny] = 1.0
-    return (ac / peak).T
+    out = np.empty((onset_env.shape[-1], win_length), dtype=np.float64 if double else np.float32)
+    for start, block in _tempogram_blocks(onset_env, win_length, double):
+        out[start : start + len(block)] = block
+    return out.T
 
 
 def tempo_profile(
-    onset_env: np.ndarray, sr: int, hop_length: int = HOP_LENGTH, ac_size: float = 8.0
+    onset_env: np.ndarray, sr: int, hop_length: int = HOP_LENGTH, ac_size: float = 8.0, double: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
     """Time-averaged tempogram over ``ac_size`` seconds of lags: ``(bpm, strength)``, each ``(n_lags,)``.
 
@@ -93,7 +108,10 @@ def tempo_profile(
     onset envelope repeats perfectly at that period in every frame.
     """
     win_length = int(int(ac_size * sr) // hop_length)
-    return tempo_frequencies(win_length, sr, hop_length), tempogram(onset_env, win_length).mean(axis=1)
+    total = np.zeros(win_length)
+    for _, block in _tempogram_blocks(onset_env, win_length, double):
+        total += block.sum(axis=0, dtype=np.float64)
+    return tempo_frequencies(win_length, sr, hop_length), total / max(onset_env.shape[-1], 1)
 
 
 def tempo(

@@ -14,7 +14,7 @@ import numpy as np
 
 from genrekit.features.base import Column, FeatureSet
 from genrekit.features.pooling import pool, pooled_columns
-from genrekit.features.spectral import spectral_centroid, zero_crossing_rate
+from genrekit.features.spectral import _zero_crossing_rate, spectral_centroid
 from genrekit.features.spectrogram import Spectrogram, check_window
 
 N_MFCC = 20
@@ -41,11 +41,11 @@ class SeedFeatureSet(FeatureSet):
 
     def extract(self, y: np.ndarray, sr: int) -> np.ndarray:
         y = check_window(y, sr, self.sample_rate)
-        spec = Spectrogram(y, sr)
+        spec = Spectrogram(y, sr, checked=True)
         return np.concatenate(
             [
                 pool(spec.mfcc(N_MFCC)),
-                pool(zero_crossing_rate(y)),
+                pool(_zero_crossing_rate(y)),
                 pool(spectral_centroid(spec.magnitude, spec.frequencies)),
             ]
         )

@@ -28,12 +28,12 @@ ZC_THRESHOLD = np.float32(1e-10)
 _TINY32 = np.finfo(np.float32).tiny
 
 
-def _frame_sums(x: np.ndarray, frame_length: int, hop_length: int, count: int) -> np.ndarray:
-    """``sum(x[t*hop : t*hop + frame_length])`` for ``t < count``, float64 ``(count,)``.
+def _frame_sums(x: np.ndarray, frame_length: int, hop_length: int, count: int, dtype: type = np.float64) -> np.ndarray:
+    """``sum(x[t*hop : t*hop + frame_length])`` for ``t < count``, ``(count,)`` of ``dtype``.
 
     When the hop divides the frame, sums of hop-long blocks are added up
     (exact zeros stay zero, no cumulative-sum cancellation); otherwise a
-    float64 cumulative sum is used.
+    cumulative sum is used.
     """
     if frame_length % hop_length == 0:
         k = frame_length // hop_length
@@ -41,12 +41,12 @@ def _frame_sums(x: np.ndarray, frame_length: int, hop_length: int, count: int) -
         need = n_blocks * hop_length
         if len(x) < need:
             x = np.pad(x, (0, need - len(x)))
-        blocks = x[:need].reshape(n_blocks, hop_length).sum(axis=1, dtype=np.float64)
+        blocks = x[:need].reshape(n_blocks, hop_length).sum(axis=1, dtype=dtype)
         total = blocks[:count].copy()
         for j in range(1, k):
             total += blocks[j : j + count]
         return total
-    csum = np.concatenate(([0.0], np.cumsum(x, dtype=np.float64)))
+    csum = np.concatenate(([0], np.cumsum(x, dtype=dtype)))
     starts = np.arange(count) * hop_length
     return csum[starts + frame_length] - csum[starts]
 
@@ -59,14 +59,20 @@ def zero_crossing_rate(y: np.ndarray, frame_length: int = N_FFT, hop_length: int
     positive; a frame of ``L`` samples has ``L - 1`` pairs but the count is
     divided by ``L``.
     """
-    y = as_signal(y)
-    count = n_frames(len(y), hop_length)
+    return _zero_crossing_rate(as_signal(y), frame_length, hop_length)
+
+
+def _zero_crossing_rate(y: np.ndarray, frame_length: int = N_FFT, hop_length: int = HOP_LENGTH) -> np.ndarray:
+    """:func:`zero_crossing_rate` of a signal already checked by ``as_signal``."""
+    n = len(y)
+    count = n_frames(n, hop_length)
     half = frame_length // 2
-    negative = np.pad(y, (half, half), mode="edge") < -ZC_THRESHOLD
-    crossing = np.empty(negative.shape, dtype=np.uint8)
-    crossing[0] = 0
-    np.not_equal(negative[1:], negative[:-1], out=crossing[1:])
-    sums = _frame_sums(crossing, frame_length, hop_length, count)
+    negative = y < -ZC_THRESHOLD
+    # crossing[i]: padded samples i-1 and i differ in sign. Edge padding repeats the end samples,
+    # so crossings only occur inside y, at padded positions half+1 .. half+n-1.
+    crossing = np.zeros(n + 2 * half, dtype=np.uint8)
+    np.not_equal(negative[1:], negative[:-1], out=crossing[half + 1 : half + n].view(bool))
+    sums = _frame_sums(crossing, frame_length, hop_length, count, dtype=np.int64)
     # a frame's first sample pairs with the sample before the frame: not counted
     sums -= crossing[: (count - 1) * hop_length + 1 : hop_length]
     return sums / frame_length
@@ -77,7 +83,8 @@ def rms(y: np.ndarray, frame_length: int = N_FFT, hop_length: int = HOP_LENGTH) 
     y = as_signal(y)
     count = n_frames(len(y), hop_length)
     half = frame_length // 2
-    squares = np.square(np.pad(y, (half, half)))
+    squares = np.zeros(len(y) + 2 * half, dtype=np.float32)
+    np.square(y, out=squares[half : half + len(y)])
     return np.sqrt(_frame_sums(squares, frame_length, hop_length, count) / frame_length)
 
 
@@ -94,8 +101,11 @@ def spectral_centroid(S: np.ndarray, freqs: np.ndarray) -> np.ndarray:
     ``S`` is a magnitude spectrogram ``(n_bins, n_frames)``, ``freqs`` its bin
     frequencies. A silent frame has centroid 0 (librosa leaves it unnormalised).
     """
-    weighted = freqs.astype(np.float32) @ S
-    return weighted.astype(np.float64) / _norm1(S)
+    weights = np.stack([np.ones(len(freqs)), freqs], axis=1).astype(np.float32)
+    sums = (np.ascontiguousarray(S.T) @ weights).astype(np.float64)  # one float32 product: (total, weighted)
+    total = sums[:, 0]
+    total[total < _TINY32] = 1.0
+    return sums[:, 1] / total
 
 
 def spectral_bandwidth(S: np.ndarray, freqs: np.ndarray, centroid: np.ndarray | None = None) -> np.ndarray:
@@ -136,7 +146,9 @@ def spectral_flatness(power: np.ndarray, amin: float = 1e-10) -> np.ndarray:
 
 
 @lru_cache(maxsize=8)
-def _contrast_bands(sr: int, n_fft: int, fmin: float, n_bands: int, quantile: float) -> tuple[tuple[int, int, int], ...]:
+def _contrast_bands(
+    sr: int, n_fft: int, fmin: float, n_bands: int, quantile: float
+) -> tuple[tuple[int, int, int], ...]:
     """``(first_bin, stop_bin, n_extreme)`` per octave band, exactly as librosa selects them."""
     freq = fft_frequencies(sr, n_fft)
     octa = np.zeros(n_bands + 2)
@@ -161,13 +173,14 @@ def _contrast_bands(sr: int, n_fft: int, fmin: float, n_bands: int, quantile: fl
 
 
 def spectral_contrast(
-    S: np.ndarray, sr: int, fmin: float = 200.0, n_bands: int = 6, quantile: float = 0.02
+    S: np.ndarray, sr: int, fmin: float = 200.0, n_bands: int = 6, quantile: float = 0.02, amin: float = 1e-10
 ) -> np.ndarray:
     """Peak-to-valley level difference per octave band in dB, ``(n_bands + 1, n_frames)``.
 
     As ``librosa.feature.spectral_contrast(S=S, sr=sr)``: peak and valley are
     the means of the top and bottom ``quantile`` of each band's magnitudes;
     bands are sorted frame-major (numpy's vectorised sort beats a partial sort here).
+    ``amin`` floors peak and valley before the dB conversion (librosa: 1e-10).
     """
     n_fft = 2 * (S.shape[0] - 1)
     frames_major = np.ascontiguousarray(S.T)
@@ -178,7 +191,7 @@ def spectral_contrast(
         ordered = np.sort(frames_major[:, first:stop], axis=1)
         valley[k] = ordered[:, :q].mean(axis=1)
         peak[k] = ordered[:, -q:].mean(axis=1)
-    return power_to_db(peak) - power_to_db(valley)
+    return power_to_db(peak, amin=amin) - power_to_db(valley, amin=amin)
 
 
 # --- chroma ---------------------------------------------------------------------------------------
@@ -217,7 +230,11 @@ def chroma(power: np.ndarray, sr: int, tuning: float = 0.0, n_chroma: int = 12) 
     ``librosa.feature.chroma_stft(S=power, sr=sr, tuning=tuning)``; silent frames stay 0.
     """
     n_fft = 2 * (power.shape[0] - 1)
-    raw = chroma_filterbank(int(sr), n_fft, float(tuning), n_chroma) @ power
+    return normalize_chroma(chroma_filterbank(int(sr), n_fft, float(tuning), n_chroma) @ power)
+
+
+def normalize_chroma(raw: np.ndarray) -> np.ndarray:
+    """Scale each frame (column) of a raw chromagram to peak 1; frames below float32 ``tiny`` stay as they are."""
     peak = raw.max(axis=0)
     peak[peak < _TINY32] = 1.0
     return raw / peak
@@ -288,6 +305,7 @@ __all__ = [
     "chroma",
     "chroma_filterbank",
     "estimate_tuning",
+    "normalize_chroma",
     "rms",
     "spectral_bandwidth",
     "spectral_centroid",

@@ -20,6 +20,7 @@ frame-major buffers, so per-frame reductions stay contiguous.
 from __future__ import annotations
 
 from functools import cached_property, lru_cache
+from typing import Mapping
 
 import numpy as np
 
@@ -76,9 +77,11 @@ def frame_times(count: int, sr: int, hop_length: int = HOP_LENGTH) -> np.ndarray
 
 
 @lru_cache(maxsize=8)
-def hann_window(length: int) -> np.ndarray:
-    """Periodic Hann window ``(length,)`` float32, as ``scipy.signal.get_window('hann', length)``."""
-    w = (0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(length) / length)).astype(np.float32)
+def hann_window(length: int, double: bool = False) -> np.ndarray:
+    """Periodic Hann window ``(length,)``, float32 or float64: ``scipy.signal.get_window('hann', length)``."""
+    w = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(length) / length)
+    if not double:
+        w = w.astype(np.float32)
     w.flags.writeable = False
     return w
 
@@ -88,29 +91,59 @@ def fft_frequencies(sr: float, n_fft: int = N_FFT) -> np.ndarray:
     return np.fft.rfftfreq(n=n_fft, d=1.0 / sr)
 
 
-def stft_frames(y: np.ndarray, n_fft: int = N_FFT, hop_length: int = HOP_LENGTH) -> np.ndarray:
-    """Complex STFT of ``y``, frame-major: ``(n_frames, 1 + n_fft // 2)`` complex64.
+BLOCK_FRAMES = 128
+"""Frames transformed at a time: keeps the windowed frames and their spectra in cache and
+spares allocating (and the kernel zeroing) two full-size temporary arrays per window."""
 
-    Frames are centred (``n_fft // 2`` zeros padded on both sides, librosa's
-    ``center=True, pad_mode='constant'``) and Hann-windowed.
+
+def _spectra(y: np.ndarray, n_fft: int, hop_length: int, double: bool):
+    """Yield ``(first_frame, complex64 spectra (block, n_bins))`` block by block.
+
+    Frames are centred: frame ``t`` starts at sample ``t * hop - n_fft // 2``,
+    with zeros outside the signal. Only blocks that reach past either end are
+    copied into a zero-padded buffer; the others are views of ``y``.
     """
-    return _stft_frames(as_signal(y), n_fft, hop_length)
-
-
-def _stft_frames(y: np.ndarray, n_fft: int, hop_length: int) -> np.ndarray:
-    """:func:`stft_frames` of an already validated float32 signal."""
     import scipy.fft
 
     half = n_fft // 2
-    padded = np.pad(y, (half, half))
-    frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::hop_length]
-    windowed = np.multiply(frames, hann_window(n_fft))
-    return scipy.fft.rfft(windowed, axis=-1, workers=1)
+    n, count = len(y), n_frames(len(y), hop_length)
+    window = hann_window(n_fft, double)
+    buffer = np.empty((min(BLOCK_FRAMES, count), n_fft), dtype=window.dtype)
+    for start in range(0, count, BLOCK_FRAMES):
+        stop = min(count, start + BLOCK_FRAMES)
+        lo, hi = start * hop_length - half, (stop - 1) * hop_length - half + n_fft
+        if lo >= 0 and hi <= n:
+            segment = y[lo:hi]
+        else:
+            segment = np.zeros(hi - lo, dtype=y.dtype)
+            segment[max(lo, 0) - lo : min(hi, n) - lo] = y[max(lo, 0) : min(hi, n)]
+        block = np.lib.stride_tricks.sliding_window_view(segment, n_fft)[::hop_length]
+        windowed = np.multiply(block, window, out=buffer[: stop - start])
+        yield start, scipy.fft.rfft(windowed, axis=-1, workers=1).astype(np.complex64, copy=False)
 
 
-def stft(y: np.ndarray, n_fft: int = N_FFT, hop_length: int = HOP_LENGTH) -> np.ndarray:
+def stft_frames(
+    y: np.ndarray, n_fft: int = N_FFT, hop_length: int = HOP_LENGTH, double: bool = False
+) -> np.ndarray:
+    """Complex STFT of ``y``, frame-major: ``(n_frames, 1 + n_fft // 2)`` complex64.
+
+    Frames are centred (``n_fft // 2`` zeros padded on both sides, librosa's
+    ``center=True, pad_mode='constant'``) and Hann-windowed. By default the
+    FFT runs in float32 (twice as fast); its rounding noise sits about 140 dB
+    below the loudest bin. ``double=True`` computes in float64 and rounds the
+    result to complex64, as librosa does: needed where near-silent bins
+    matter (bandwidth of a pure tone weighs distant bins by distance squared).
+    """
+    y = as_signal(y)
+    out = np.empty((n_frames(len(y), hop_length), n_fft // 2 + 1), dtype=np.complex64)
+    for start, spectra in _spectra(y, n_fft, hop_length, double):
+        out[start : start + len(spectra)] = spectra
+    return out
+
+
+def stft(y: np.ndarray, n_fft: int = N_FFT, hop_length: int = HOP_LENGTH, double: bool = False) -> np.ndarray:
     """Complex STFT ``(1 + n_fft // 2, n_frames)`` complex64, equal to ``librosa.stft(y)``."""
-    return stft_frames(y, n_fft, hop_length).T
+    return stft_frames(y, n_fft, hop_length, double).T
 
 
 # --- mel scale (Slaney, as librosa's htk=False) -------------------------------------------------
@@ -163,8 +196,44 @@ def mel_filterbank(
 
 
 @lru_cache(maxsize=8)
+def mel_bands(
+    sr: int, n_fft: int = N_FFT, n_mels: int = N_MELS, group: int = 16
+) -> tuple[tuple[int, int, int, int, np.ndarray], ...]:
+    """The mel filterbank cut into blocks of ``group`` bands and the FFT bins they touch.
+
+    Each block is ``(first_band, stop_band, first_bin, stop_bin, weights)``
+    with ``weights`` ``(stop_bin - first_bin, stop_band - first_band)``. The
+    triangles are narrow, so multiplying each block over its own bins does
+    an eighth of the dense product's work for the same sums.
+    """
+    fb = mel_filterbank(sr, n_fft, n_mels)
+    blocks = []
+    for first in range(0, n_mels, group):
+        stop = min(n_mels, first + group)
+        used = np.flatnonzero(fb[first:stop].any(axis=0))
+        lo, hi = (int(used[0]), int(used[-1]) + 1) if used.size else (0, 1)
+        weights = np.ascontiguousarray(fb[first:stop, lo:hi].T)
+        weights.flags.writeable = False
+        blocks.append((first, stop, lo, hi, weights))
+    return tuple(blocks)
+
+
+def mel_spectrogram(power: np.ndarray, sr: int, n_mels: int = N_MELS) -> np.ndarray:
+    """Mel power spectrogram ``(n_mels, n_frames)`` float32 of a power spectrogram ``(n_bins, n_frames)``.
+
+    Equal to ``librosa.feature.melspectrogram(S=power, sr=sr, n_mels=n_mels)``.
+    """
+    n_fft = 2 * (power.shape[0] - 1)
+    frames = np.ascontiguousarray(power.T)
+    out = np.empty((frames.shape[0], n_mels), dtype=np.float32)
+    for first, stop, lo, hi, weights in mel_bands(int(sr), n_fft, n_mels):
+        out[:, first:stop] = frames[:, lo:hi] @ weights
+    return out.T
+
+
+@lru_cache(maxsize=8)
 def dct_matrix(n_out: int, n_in: int) -> np.ndarray:
-    """First ``n_out`` rows of the orthonormal DCT-II matrix of size ``n_in``, float32.
+    """First ``n_out`` rows of the orthonormal DCT-II matrix of size ``n_in``, float64.
 
     ``dct_matrix(k, n) @ x`` equals ``scipy.fft.dct(x, type=2, norm='ortho', axis=0)[:k]``.
     """
@@ -172,9 +241,8 @@ def dct_matrix(n_out: int, n_in: int) -> np.ndarray:
     k = np.arange(n_out)[:, None]
     m = np.cos(np.pi * k * (2 * n + 1) / (2 * n_in)) * np.sqrt(2.0 / n_in)
     m[0] /= np.sqrt(2.0)
-    out = m.astype(np.float32)
-    out.flags.writeable = False
-    return out
+    m.flags.writeable = False
+    return m
 
 
 def power_to_db(S: np.ndarray, ref: float = 1.0, amin: float = AMIN, top_db: float | None = TOP_DB) -> np.ndarray:
@@ -194,33 +262,90 @@ class Spectrogram:
     y : mono signal ``(n_samples,)``; converted to float32.
     sr : sample rate in Hz.
     n_fft, hop_length : frame size and hop in samples.
+    double : compute the FFT in float64 (see :func:`stft_frames`).
+    keep_stft : also keep the complex STFT from the same pass (for HPSS);
+        otherwise :attr:`stft` computes it again if asked for.
+    checked : ``y`` already passed :func:`as_signal` (float32, 1-D, finite); skip the check.
+    power_maps : named ``(n_out, n_bins)`` matrices applied to the power
+        spectrum in the same pass (e.g. a chroma filterbank), read back with
+        :meth:`power_map`; cheaper than materialising :attr:`power`.
 
-    Each property is computed on first use and cached; all arrays are
-    ``(n_bins | n_mels | n_mfcc, n_frames)`` and must not be modified.
+    One pass over blocks of frames yields the magnitudes and the 128-band
+    mel power; everything else derives from them on first use and is
+    cached. All arrays are ``(n_bins | n_mels | n_mfcc, n_frames)`` views of
+    frame-major buffers and must not be modified.
     """
 
-    def __init__(self, y: np.ndarray, sr: int, n_fft: int = N_FFT, hop_length: int = HOP_LENGTH) -> None:
+    def __init__(
+        self,
+        y: np.ndarray,
+        sr: int,
+        n_fft: int = N_FFT,
+        hop_length: int = HOP_LENGTH,
+        double: bool = False,
+        keep_stft: bool = False,
+        checked: bool = False,
+        power_maps: Mapping[str, np.ndarray] | None = None,
+    ) -> None:
         if sr <= 0:
             raise ValueError(f"sample rate must be positive, got {sr}")
-        self.y = as_signal(y)
+        self.y = y if checked else as_signal(y)
         self.sr = int(sr)
         self.n_fft = int(n_fft)
         self.hop_length = int(hop_length)
+        self.double = bool(double)
+        self.keep_stft = bool(keep_stft)
+        n_bins = self.n_fft // 2 + 1
+        self._maps = {
+            name: np.ascontiguousarray(np.asarray(m, dtype=np.float32).T) for name, m in (power_maps or {}).items()
+        }
+        for name, m in self._maps.items():
+            if m.shape[0] != n_bins:
+                raise ValueError(f"power map {name!r} must have {n_bins} columns, has {m.shape[0]}")
+        self._pass: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None = None
+        self._mapped: dict[str, np.ndarray] = {}
         self._mfcc: dict[int, np.ndarray] = {}
 
     @property
     def n_frames(self) -> int:
         return n_frames(len(self.y), self.hop_length)
 
+    def _analyse(self) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """The blocked pass: frame-major magnitudes, mel power and (if kept) complex STFT."""
+        if self._pass is None:
+            count, n_bins = self.n_frames, self.n_fft // 2 + 1
+            magnitude = np.empty((count, n_bins), dtype=np.float32)
+            mel = np.empty((count, N_MELS), dtype=np.float32)
+            complex_frames = np.empty((count, n_bins), dtype=np.complex64) if self.keep_stft else None
+            mapped = {name: np.empty((count, m.shape[1]), dtype=np.float32) for name, m in self._maps.items()}
+            bands = mel_bands(self.sr, self.n_fft, N_MELS)
+            power = np.empty((min(BLOCK_FRAMES, count), n_bins), dtype=np.float32)
+            for start, spectra in _spectra(self.y, self.n_fft, self.hop_length, self.double):
+                stop = start + len(spectra)
+                if complex_frames is not None:
+                    complex_frames[start:stop] = spectra
+                mag = np.abs(spectra, out=magnitude[start:stop])
+                pw = np.multiply(mag, mag, out=power[: len(spectra)])
+                for first, last, lo, hi, weights in bands:
+                    mel[start:stop, first:last] = pw[:, lo:hi] @ weights
+                for name, m in self._maps.items():
+                    np.matmul(pw, m, out=mapped[name][start:stop])
+            self._mapped = mapped
+            self._pass = (magnitude, mel, complex_frames)
+        return self._pass
+
     @cached_property
     def stft(self) -> np.ndarray:
         """Complex STFT ``(n_bins, n_frames)`` complex64."""
-        return _stft_frames(self.y, self.n_fft, self.hop_length).T
+        kept = self._analyse()[2] if self.keep_stft else None
+        if kept is None:
+            kept = stft_frames(self.y, self.n_fft, self.hop_length, self.double)
+        return kept.T
 
-    @cached_property
+    @property
     def magnitude(self) -> np.ndarray:
         """``|STFT|`` ``(n_bins, n_frames)`` float32."""
-        return np.abs(self.stft)
+        return self._analyse()[0].T
 
     @cached_property
     def power(self) -> np.ndarray:
@@ -232,10 +357,17 @@ class Spectrogram:
         """Bin centre frequencies in Hz ``(n_bins,)``."""
         return fft_frequencies(self.sr, self.n_fft)
 
-    @cached_property
+    @property
     def mel_power(self) -> np.ndarray:
         """Mel power spectrogram ``(128, n_frames)`` float32 (``librosa.feature.melspectrogram``)."""
-        return mel_filterbank(self.sr, self.n_fft) @ self.power
+        return self._analyse()[1].T
+
+    def power_map(self, name: str) -> np.ndarray:
+        """The ``power_maps[name]`` matrix times the power spectrogram, ``(n_out, n_frames)`` float32."""
+        if name not in self._maps:
+            raise KeyError(f"no power map {name!r}; pass it to Spectrogram(power_maps=...)")
+        self._analyse()
+        return self._mapped[name].T
 
     @cached_property
     def mel_db(self) -> np.ndarray:
@@ -243,10 +375,14 @@ class Spectrogram:
         return power_to_db(self.mel_power)
 
     def mfcc(self, n_mfcc: int = 20) -> np.ndarray:
-        """MFCCs ``(n_mfcc, n_frames)`` float32, equal to ``librosa.feature.mfcc(y=y, sr=sr, n_mfcc=n_mfcc)``."""
+        """MFCCs ``(n_mfcc, n_frames)`` float64, equal to ``librosa.feature.mfcc(y=y, sr=sr, n_mfcc=n_mfcc)``.
+
+        The DCT runs in float64 (a small product), so a constant spectrum
+        (silence) gives coefficients 2.. of 0 rather than float32 rounding noise.
+        """
         if n_mfcc not in self._mfcc:
             mel_db = self.mel_db
-            self._mfcc[n_mfcc] = dct_matrix(n_mfcc, mel_db.shape[0]) @ mel_db
+            self._mfcc[n_mfcc] = dct_matrix(n_mfcc, mel_db.shape[0]) @ mel_db.astype(np.float64)
         return self._mfcc[n_mfcc]
 
 
@@ -275,7 +411,9 @@ __all__ = [
     "hann_window",
     "hz_to_mel",
     "mel_db",
+    "mel_bands",
     "mel_filterbank",
+    "mel_spectrogram",
     "mel_to_hz",
     "mfcc",
     "n_frames",

@@ -41,9 +41,9 @@ def install(
 ) -> dict:
     """Download (``wheel=None``) or take the musicnn 0.1.0 wheel and convert its weights into ``data_dir``.
 
-    See :func:`genrekit.musicnn.install.install`.
+    See :func:`genrekit.musicnn.installer.install`.
     """
-    from genrekit.musicnn.install import install as _install
+    from genrekit.musicnn.installer import install as _install
 
     return _install(wheel, data_dir, models=models, force=force, progress=progress)
 
@@ -60,7 +60,9 @@ def analyze(y: np.ndarray, sr: int, *, model: str = DEFAULT_MODEL, hop: float | 
     return load(model, data_dir).analyze(y, sr, hop=hop)
 
 
-def embed(y: np.ndarray, sr: int, *, model: str = DEFAULT_MODEL, pooling: Sequence[str] = ("mean", "max"), data_dir=None) -> np.ndarray:
+def embed(
+    y: np.ndarray, sr: int, *, model: str = DEFAULT_MODEL, pooling: Sequence[str] = ("mean", "max"), data_dir=None
+) -> np.ndarray:
     """The penultimate layer (200 units) pooled over 3-second patches: ``(200 * len(pooling),)`` float32."""
     return analyze(y, sr, model=model, data_dir=data_dir).embedding(pooling)
 
@@ -70,7 +72,9 @@ def tags(y: np.ndarray, sr: int, *, model: str = DEFAULT_MODEL, top_k: int = 10,
     return analyze(y, sr, model=model, data_dir=data_dir).top_tags(top_k)
 
 
-def tag_file(path: str | os.PathLike[str], *, model: str = DEFAULT_MODEL, hop: float | None = None, data_dir=None) -> "MusicnnOutput":
+def tag_file(
+    path: str | os.PathLike[str], *, model: str = DEFAULT_MODEL, hop: float | None = None, data_dir=None
+) -> "MusicnnOutput":
     """Decode ``path`` at 16 kHz and run musicnn on it (raises genrekit's typed audio errors)."""
     from genrekit.audio import load_audio
     from genrekit.musicnn.frontend import SAMPLE_RATE

@@ -19,7 +19,10 @@ layer, in NCHW layout with H = time (frames) and W = mel bands:
   (logits), sigmoid (tags).
 
 Batch-norm layers use TensorFlow's ``epsilon=0.001``; dropout is inactive at
-inference. The time axis is dynamic, so any patch length works (musicnn's
+inference. The front-end takes the max over frequency before ReLU and batch
+norm (see ``frontend_branch``): exact, and it spares passes over the largest
+tensors. ``tests/musicnn/test_parity.py`` checks the outputs against
+musicnn's TensorFlow graph. The time axis is dynamic, so any patch length works (musicnn's
 models were trained on 187 frames = 3 s).
 """
 
@@ -75,8 +78,10 @@ def build_onnx(weights: dict[str, np.ndarray], *, name: str = "musicnn", check: 
         Batch norm is a per-channel affine map ``a * r + b`` and ReLU is monotone, so
         ``max_f BN(ReLU(c)) = BN(ReLU(max_f c))`` where ``a >= 0`` and ``BN(ReLU(min_f c))``
         where ``a < 0``. Negating those channels' filters turns their min into a max, so one
-        ``ReduceMax`` over the raw conv output suffices and the ReLU and batch norm run on
+        max-pool over the raw conv output suffices and the ReLU and batch norm run on
         ``(N, C, T)`` instead of ``(N, C, T, F)``: the same numbers, a fraction of the memory traffic.
+        Filters are padded with zero filters to a multiple of 16 so that onnxruntime keeps its
+        blocked (NCHWc) layout through the pooling instead of reordering the large conv output.
         """
         p = f"{layer}.bn."
         scale = weights[p + "gamma"] / np.sqrt(weights[p + "moving_variance"] + BN_EPSILON)
@@ -95,7 +100,8 @@ def build_onnx(weights: dict[str, np.ndarray], *, name: str = "musicnn", check: 
         pooled = node("Squeeze", [pooled, const_i64("axis3", [3])], f"{layer}_maxf_3d")  # (N, C, T)
         if padded != n_out:
             pooled = node(
-                "Slice", [pooled, const_i64("zero", [0]), const_i64(f"n{n_out}", [n_out]), const_i64("axis1", [1])],
+                "Slice",
+                [pooled, const_i64("zero", [0]), const_i64(f"n{n_out}", [n_out]), const_i64("axis1", [1])],
                 f"{layer}_maxf_sliced",
             )
         signed = node("Mul", [pooled, const(f"{layer}.sign", sign[:, None])], f"{layer}_signed")

@@ -6,6 +6,22 @@ of MagnaTagATune, in the order of the ``MTT_musicnn`` output layer.
 ``MSD_CATEGORIES`` groups the MSD tags (genre, mood, era, instrument/voice,
 other) so that a caller can pick, say, the best genre tag; the grouping is
 genrekit's, not musicnn's.
+
+The tag lists are copied from musicnn, which carries this notice:
+
+    Copyright (c) Music Technology Group, Universitat Pompeu Fabra 2019. Code developed by
+    Jordi Pons (www.jordipons.me).
+
+    Permission to use, copy, modify, and/or distribute this software for any purpose with or
+    without fee is hereby granted, provided that the above copyright notice and this permission
+    notice appear in all copies.
+
+    THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES WITH REGARD TO THIS
+    SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL
+    THE AUTHOR BE LIABLE FOR ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY
+    DAMAGES WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN ACTION OF
+    CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF OR IN CONNECTION WITH THE USE
+    OR PERFORMANCE OF THIS SOFTWARE.
 """
 
 from __future__ import annotations

@@ -71,7 +71,9 @@ class MusicnnOutput:
 class Musicnn:
     """One musicnn model (``MSD_musicnn`` or ``MTT_musicnn``) ready to run."""
 
-    def __init__(self, weights: dict[str, np.ndarray], model: str = DEFAULT_MODEL, *, threads: int | None = None, source: str = "") -> None:
+    def __init__(
+        self, weights: dict[str, np.ndarray], model: str = DEFAULT_MODEL, *, threads: int | None = None, source: str = ""
+    ) -> None:
         import onnxruntime as ort
 
         from genrekit.musicnn.graph import build_onnx
@@ -93,7 +95,9 @@ class Musicnn:
 
         return cls(load_weights(path), model, threads=threads, source=str(path))
 
-    def run(self, mel: np.ndarray, outputs: Sequence[str] = ("taggram", "penultimate"), max_batch: int = MAX_BATCH) -> dict[str, np.ndarray]:
+    def run(
+        self, mel: np.ndarray, outputs: Sequence[str] = ("taggram", "penultimate"), max_batch: int = MAX_BATCH
+    ) -> dict[str, np.ndarray]:
         """The network on log-mel patches ``(n, n_frames, 96)`` float32; ``{output: (n, ...)}``.
 
         Outputs: ``taggram`` (50), ``penultimate`` (200), ``max_pool``, ``mean_pool`` (753), ``logits`` (50).
@@ -116,7 +120,9 @@ class Musicnn:
         """Tags and embeddings of one mono signal (resampled to 16 kHz if ``sr`` differs)."""
         return self.analyze_many([y], sr, hop=hop)[0]
 
-    def analyze_many(self, signals: Sequence[np.ndarray], sr: int = frontend.SAMPLE_RATE, *, hop: float | None = None) -> list[MusicnnOutput]:
+    def analyze_many(
+        self, signals: Sequence[np.ndarray], sr: int = frontend.SAMPLE_RATE, *, hop: float | None = None
+    ) -> list[MusicnnOutput]:
         """:meth:`analyze` for several signals, with all their patches batched together.
 
         ``hop``: seconds between patch starts (``None``: 3 s, no overlap, musicnn's default).
@@ -175,7 +181,7 @@ def load(model: str = DEFAULT_MODEL, data_dir: str | os.PathLike[str] | None = N
 
 def _verify_against_manifest(path: Path) -> None:
     """Compare the weights' SHA-256 with the install manifest, when there is one."""
-    from genrekit.musicnn.install import read_manifest
+    from genrekit.musicnn.installer import read_manifest
 
     manifest = read_manifest(path.parent)
     if not manifest:

@@ -36,6 +36,7 @@ class TableFormatError(ModelFileError):
 
 # --- CRC-32C (Castagnoli), as LevelDB masks it -----------------------------------
 
+
 def _crc32c_table() -> tuple[int, ...]:
     poly = 0x82F63B78  # reflected Castagnoli polynomial
     table = []
@@ -69,6 +70,7 @@ def mask_crc(crc: int) -> int:
 
 # --- varints --------------------------------------------------------------------
 
+
 def read_varint(buf: bytes | memoryview, pos: int) -> tuple[int, int]:
     """Decode a base-128 varint at ``pos``; returns ``(value, next_pos)``."""
     result = 0
@@ -88,6 +90,7 @@ def read_varint(buf: bytes | memoryview, pos: int) -> tuple[int, int]:
 
 
 # --- snappy (raw format, as LevelDB stores compressed blocks) --------------------
+
 
 def snappy_decompress(data: bytes | memoryview) -> bytes:
     """Decompress a raw snappy block (the format LevelDB uses; no framing).
@@ -150,6 +153,7 @@ def snappy_decompress(data: bytes | memoryview) -> bytes:
 
 
 # --- blocks and the table --------------------------------------------------------
+
 
 def _read_handle(buf: bytes | memoryview, pos: int) -> tuple[tuple[int, int], int]:
     offset, pos = read_varint(buf, pos)

@@ -149,7 +149,7 @@ def render_demo_html(views: Sequence[TrackView], model_card: dict[str, Any], tit
     """A self-contained HTML page with one section per track."""
     card = model_card
     validation = card.get("validation") or {}
-    metrics = validation.get("metrics", validation)
+    metrics = validation.get("metrics") or {}
     headline = ""
     if metrics.get("balanced_accuracy") is not None:
         headline = (

@@ -15,7 +15,6 @@ import base64
 import hashlib
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -163,7 +162,7 @@ def install(
             and all(m in have and (out / have[m]["file"]).is_file() for m in models)
         ):
             progress(f"musicnn already installed in {out} (use --force to convert again)")
-            return manifest
+            return {**manifest, "folder": str(out)}
 
     with tempfile.TemporaryDirectory(prefix="genrekit-musicnn-") as tmp:
         tmp_dir = Path(tmp)
@@ -228,14 +227,4 @@ def read_manifest(folder: Path) -> dict | None:
         return None
 
 
-def uninstall(data_dir: str | os.PathLike[str] | None = None) -> Path:
-    """Remove the converted weights folder (only the files :func:`install` writes)."""
-    out = install_dir(data_dir)
-    for name in [f"{m}.npz" for m in MODELS] + [MANIFEST, LICENSE_FILE]:
-        (out / name).unlink(missing_ok=True)
-    if out.is_dir() and not any(out.iterdir()):
-        shutil.rmtree(out)
-    return out
-
-
-__all__ = ["InstallError", "WHEEL_SHA256", "download_wheel", "extract_checkpoints", "install", "read_manifest", "uninstall"]
+__all__ = ["InstallError", "WHEEL_SHA256", "download_wheel", "extract_checkpoints", "install", "read_manifest"]
