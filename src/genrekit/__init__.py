@@ -11,6 +11,9 @@ from typing import Any
 __version__ = "0.1.0"
 
 _LAZY = {
+    "load_model": "genrekit.predict",
+    "train": "genrekit.training",
+    "evaluate": "genrekit.training",
     "load_audio": "genrekit.audio",
     "get_feature_set": "genrekit.features",
     "available_feature_sets": "genrekit.features",

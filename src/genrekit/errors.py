@@ -57,3 +57,19 @@ class ModelFileError(GenrekitError):
 
 class DatasetError(GenrekitError):
     """A collection of labelled files could not be read."""
+
+
+class GroupLeakError(GenrekitError, ValueError):
+    """A split puts windows of one group (track or artist) on both sides."""
+
+
+class FeatureMismatchError(GenrekitError, ValueError):
+    """Input features do not have the shape the model was trained on."""
+
+
+class FeatureTableError(GenrekitError):
+    """A feature table is missing, unreadable or was not written by genrekit."""
+
+
+class NonFiniteFeaturesError(GenrekitError):
+    """A feature set returned NaN or infinite values for a file."""

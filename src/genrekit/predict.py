@@ -90,7 +90,7 @@ class GenreClassifier:
 
     def predict_signal(self, y: np.ndarray, path: str | os.PathLike[str] = "<signal>") -> Prediction:
         """Classify a mono float32 signal already at :attr:`sample_rate`."""
-        from genrekit.evaluate import aggregate_windows
+        from genrekit.evaluation import aggregate_windows
 
         starts, probs = self.window_probabilities(y, path)
         _, track = aggregate_windows(probs, np.zeros(len(probs), dtype=int), method=self.aggregation)

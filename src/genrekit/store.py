@@ -47,12 +47,7 @@ METADATA_KEY = b"genrekit"
 _HASH_CHUNK = 1 << 20
 
 
-class FeatureTableError(GenrekitError):
-    """A feature table is missing, unreadable or was not written by genrekit."""
-
-
-class NonFiniteFeaturesError(GenrekitError):
-    """A feature set returned NaN or infinite values for a file."""
+from genrekit.errors import FeatureTableError, NonFiniteFeaturesError  # noqa: E402  (re-exported)
 
 
 # --------------------------------------------------------------------------- results

@@ -1,7 +1,7 @@
 """Train a model file from a labelled collection, and evaluate one on a collection.
 
 These are the library functions behind ``genrekit train`` and ``genrekit
-evaluate`` (exported as :func:`genrekit.train` and :func:`genrekit.evaluate`).
+evaluate`` (exported as :func:`genrekit.train` and :func:`genrekit.evaluation`).
 Features come from the cached feature store, so training several models on
 one collection decodes each file once. Validation and evaluation score whole
 tracks (window probabilities aggregated the way the model will predict), on
@@ -72,7 +72,7 @@ def track_scores(
 
     Returns ``(track_metrics, per_track_rows, window_metrics)``.
     """
-    from genrekit.evaluate import aggregate_windows, classification_metrics
+    from genrekit.evaluation import aggregate_windows, classification_metrics
 
     track_ids, track_probs = aggregate_windows(window_probs, matrix.paths, method=aggregation)
     truth_by_path = dict(zip(matrix.paths, matrix.labels))
@@ -136,7 +136,7 @@ def train(
         valid_records = [r for r in records if r.split == "valid"]
 
     if valid_records:
-        from genrekit.evaluate import GroupLeakError, assert_no_group_leak
+        from genrekit.evaluation import GroupLeakError, assert_no_group_leak
 
         try:
             assert_no_group_leak([r.group for r in train_records], [r.group for r in valid_records])

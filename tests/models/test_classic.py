@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sklearn.datasets import make_classification
 
-from genrekit.evaluate import GroupLeakError, assert_no_group_leak
+from genrekit.evaluation import GroupLeakError, assert_no_group_leak
 from genrekit.models import classic
 from genrekit.models.bundle import check_export, export_pipeline
 
@@ -121,7 +121,7 @@ def test_param_grids_are_valid_classifier_parameters():
 
 
 def test_calibration_folds_are_grouped(data, monkeypatch):
-    import genrekit.evaluate as ev
+    import genrekit.evaluation as ev
 
     X, y, g, _ = data
     seen = []
@@ -150,7 +150,7 @@ def test_calibrated_fit_moves_class_balance_into_sample_weights(monkeypatch):
     from sklearn.preprocessing import StandardScaler
     from sklearn.utils.class_weight import compute_sample_weight
 
-    from genrekit.evaluate import grouped_folds
+    from genrekit.evaluation import grouped_folds
 
     X, y, g = grouped_data(n_tracks=80, windows=3, weights=[0.7, 0.2, 0.1], seed=5)
     pipe = classic.fit_pipeline(classic.build_pipeline("logreg", calibrate=True), X, y, g, seed=2)

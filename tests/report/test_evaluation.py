@@ -10,7 +10,7 @@ from html.parser import HTMLParser
 import numpy as np
 import pytest
 
-from genrekit.evaluate import classification_metrics
+from genrekit.evaluation import classification_metrics
 from genrekit.report.evaluation import confusion_png, render_evaluation_html
 
 VOID = {"meta", "img", "br", "hr", "link", "input"}

@@ -25,7 +25,8 @@ def demo(
     from genrekit.audio import find_audio_files, load_audio
     from genrekit.errors import GenrekitError
     from genrekit.predict import load_model
-    from genrekit.report.demo import TrackView, frame_features, render_demo_html
+    from genrekit.features.timeline import frame_features
+    from genrekit.report.demo import TrackView, render_demo_html
 
     try:
         classifier = load_model(model)

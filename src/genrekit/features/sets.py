@@ -38,3 +38,11 @@ def _default(groups: Sequence[str] | None = None) -> FeatureSet:
 register_feature_set("seed", _seed)
 register_feature_set("gtzan57", _gtzan57)
 register_feature_set("default", _default)
+
+
+def _register_musicnn() -> None:
+    """musicnn's module registers itself; importing it loads no weights and no onnxruntime."""
+    from genrekit.features import musicnn_set  # noqa: F401
+
+
+_register_musicnn()

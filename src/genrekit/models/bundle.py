@@ -54,8 +54,7 @@ _SEALED_KEYS = ("format", "format_version", "created_at", "genrekit_version", "o
 _AGGREGATIONS = ("mean", "logmean", "vote")
 
 
-class FeatureMismatchError(GenrekitError, ValueError):
-    """Input features do not have the shape the model was trained on."""
+from genrekit.errors import FeatureMismatchError  # noqa: E402  (re-exported)
 
 
 # ------------------------------------------------------------------ helpers

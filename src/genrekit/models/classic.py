@@ -221,7 +221,7 @@ def fit_pipeline(pipeline: Pipeline, X: np.ndarray, y: np.ndarray, groups: np.nd
     """Fit ``pipeline`` on ``X`` ``(n, d)``, labels ``y`` ``(n,)`` and track ``groups`` ``(n,)``.
 
     A calibrated pipeline gets its calibration folds from
-    :func:`genrekit.evaluate.grouped_folds`, so windows of one track never
+    :func:`genrekit.evaluation.grouped_folds`, so windows of one track never
     calibrate a classifier trained on their siblings; ``groups`` is then
     required. Its class balancing moves into sample weights that reach both
     the classifier and the sigmoid calibrators: an unweighted calibrator
@@ -237,7 +237,7 @@ def fit_pipeline(pipeline: Pipeline, X: np.ndarray, y: np.ndarray, groups: np.nd
 
     from sklearn.utils.class_weight import compute_sample_weight
 
-    from genrekit.evaluate import grouped_folds
+    from genrekit.evaluation import grouped_folds
 
     if groups is None:
         raise ValueError("a calibrated pipeline needs groups (track ids) to fit: calibration folds are grouped")
@@ -323,7 +323,7 @@ def search(pipeline_or_model: Pipeline | str, X: np.ndarray, y: np.ndarray, grou
     from sklearn.model_selection import GridSearchCV
     from sklearn.pipeline import Pipeline
 
-    from genrekit.evaluate import assert_no_group_leak, grouped_folds
+    from genrekit.evaluation import assert_no_group_leak, grouped_folds
 
     if isinstance(pipeline_or_model, str):
         model = pipeline_or_model

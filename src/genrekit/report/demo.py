@@ -23,27 +23,12 @@ class TrackView:
     name: str
     y: np.ndarray  # mono signal
     sr: int
-    frames: dict[str, Any]  # per-frame arrays: mel_db (n_mels, T), mfcc (n, T), zcr (T,), centroid (T,), times (T,)
+    frames: Any  # genrekit.features.timeline.FrameFeatures
     prediction: Any  # genrekit.predict.Prediction
     labels: Sequence[str]
     window_starts: np.ndarray  # (n_windows,) seconds
     window_probs: np.ndarray  # (n_windows, n_labels)
     window_length: float  # seconds
-
-
-def frame_features(y: np.ndarray, sr: int) -> dict[str, Any]:
-    """Per-frame arrays the report draws, from genrekit's own STFT (no librosa, no numba)."""
-    from genrekit.features import spectral
-    from genrekit.features.spectrogram import Spectrogram, frame_times
-
-    spec = Spectrogram(y, sr)
-    return {
-        "mel_db": spec.mel_db,
-        "mfcc": spec.mfcc(20),
-        "zcr": spectral.zero_crossing_rate(y),
-        "centroid": spectral.spectral_centroid(spec.magnitude, spec.frequencies),
-        "times": frame_times(spec.n_frames, sr),
-    }
 
 
 def _png(fig: Any) -> str:
@@ -70,7 +55,7 @@ def track_figure(view: TrackView) -> str:
     import matplotlib.pyplot as plt
 
     frames = view.frames
-    times = np.asarray(frames["times"])
+    times = np.asarray(frames.times)
     duration = len(view.y) / view.sr
     colours = _genre_colours(view.labels)
 
@@ -85,23 +70,23 @@ def track_figure(view: TrackView) -> str:
     ax_wave.fill_between(env_t, trimmed.min(axis=1), trimmed.max(axis=1), color="#4a6fa5", linewidth=0)
     ax_wave.set(xlim=(0, duration), ylabel="amplitude", title="Waveform")
 
-    extent = [0, duration, 0, frames["mel_db"].shape[0]]
-    im = ax_mel.imshow(frames["mel_db"], origin="lower", aspect="auto", extent=extent, cmap="magma")
+    extent = [0, duration, 0, frames.mel_db.shape[0]]
+    im = ax_mel.imshow(frames.mel_db, origin="lower", aspect="auto", extent=extent, cmap="magma")
     ax_mel.set(ylabel="mel band", title="Mel spectrogram (dB)")
     fig.colorbar(im, ax=ax_mel, pad=0.01)
 
     # MFCC 1 (loudness) dwarfs the rest: show each coefficient standardised over time.
-    mfcc = np.asarray(frames["mfcc"], dtype=np.float64)
+    mfcc = np.asarray(frames.mfcc, dtype=np.float64)
     mfcc = (mfcc - mfcc.mean(axis=1, keepdims=True)) / (mfcc.std(axis=1, keepdims=True) + 1e-9)
     extent = [0, duration, 0.5, mfcc.shape[0] + 0.5]
     im = ax_mfcc.imshow(mfcc, origin="lower", aspect="auto", extent=extent, cmap="coolwarm", vmin=-3, vmax=3)
     ax_mfcc.set(ylabel="MFCC", title="MFCCs (each coefficient standardised over the track)")
     fig.colorbar(im, ax=ax_mfcc, pad=0.01)
 
-    ax_feat.plot(times, frames["centroid"], color="#c0392b", linewidth=0.8, label="spectral centroid (Hz)")
+    ax_feat.plot(times, frames.spectral_centroid, color="#c0392b", linewidth=0.8, label="spectral centroid (Hz)")
     ax_feat.set(xlim=(0, duration), ylabel="centroid (Hz)", title="Spectral centroid and zero-crossing rate")
     twin = ax_feat.twinx()
-    twin.plot(times, frames["zcr"], color="#27ae60", linewidth=0.8, label="zero-crossing rate")
+    twin.plot(times, frames.zero_crossing_rate, color="#27ae60", linewidth=0.8, label="zero-crossing rate")
     twin.set_ylabel("ZCR")
     lines = ax_feat.get_lines() + twin.get_lines()
     ax_feat.legend(lines, [line.get_label() for line in lines], loc="upper right", fontsize=8)

@@ -1,6 +1,6 @@
 """A self-contained HTML page for one evaluation.
 
-Input is the dict from :func:`genrekit.evaluate.classification_metrics`; the
+Input is the dict from :func:`genrekit.evaluation.classification_metrics`; the
 page needs no network and no files beside it (inline CSS, figures as base64
 PNG drawn with matplotlib's Agg canvas, no pyplot global state), so it can be
 mailed, archived or served as is.

@@ -19,8 +19,7 @@ AGGREGATION_METHODS: tuple[str, ...] = ("mean", "logmean", "vote")
 ECE_BINS = 15
 
 
-class GroupLeakError(ValueError):
-    """A split puts samples of one group on both sides."""
+from genrekit.errors import GroupLeakError  # noqa: E402  (re-exported: raised by the split helpers)
 
 
 # --------------------------------------------------------------------- splits

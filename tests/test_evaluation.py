@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from genrekit.evaluate import (
+from genrekit.evaluation import (
     GroupLeakError,
     aggregate_windows,
     assert_no_group_leak,
