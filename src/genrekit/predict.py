@@ -61,7 +61,12 @@ class GenreClassifier:
 
         self.bundle = bundle
         try:
-            self.feature_set = feature_set_from_config(bundle.feature_config)
+            if bundle.card["model"].get("kind") == "ensemble":  # its features are its members' verdicts
+                from genrekit.models.ensemble import ensemble_feature_set
+
+                self.feature_set = ensemble_feature_set(bundle)
+            else:
+                self.feature_set = feature_set_from_config(bundle.feature_config)
         except ValueError as error:
             raise ModelFileError(f"{bundle.path}: {error}") from None
         if self.feature_set.column_names != list(bundle.columns):

@@ -112,14 +112,38 @@ def train(
     cache_dir: str | os.PathLike[str] | None = None,
     jobs: int = 1,
     progress: Callable[[Any], None] | None = None,
+    card_extra: dict[str, Any] | None = None,
+    init: str = "scratch",
+    epochs: int | None = None,
+    members: Sequence[str | os.PathLike[str]] | None = None,
+    cnn_config: dict[str, Any] | None = None,
 ) -> TrainResult:
     """Train ``model`` on ``feature_set`` features of ``source`` and write a ``.genre`` file to ``out``.
 
     Trains on the collection's ``train`` split and scores the ``valid`` split
     (whole tracks) when the collection has them; ``use_all`` trains on
     everything (no validation). ``search`` tunes hyper-parameters first by
-    grouped cross-validation on the training rows.
+    grouped cross-validation on the training rows. ``card_extra`` adds keys to
+    the model card (e.g. why this model was chosen).
+
+    ``model="cnn"`` trains a spectrogram CNN with torch instead (``init``
+    ``scratch`` or ``musicnn``, ``epochs``, ``cnn_config``; its feature set and
+    window come from ``init``, ``hop`` sets the prediction hop; ``progress``
+    gets :class:`~genrekit.models.cnn.train.CNNProgress`). ``model="ensemble"``
+    combines the model files ``members`` (weights fit on the valid split).
     """
+    if model in ("cnn", "ensemble") and card_extra:
+        raise ValueError(f"card_extra is not supported for model={model!r}")
+    if model == "cnn":
+        from genrekit.models.cnn import train_cnn
+
+        return train_cnn(source, out, init=init, epochs=epochs, seed=seed, hop=hop, aggregation=aggregation,
+                         use_all=use_all, config=cnn_config, progress=progress)
+    if model == "ensemble":
+        from genrekit.models.ensemble import train_ensemble
+
+        return train_ensemble(source, out, list(members or []), window=window, hop=hop, aggregation=aggregation,
+                              cache_dir=cache_dir, jobs=jobs, progress=progress)
     from genrekit.features import get_feature_set
     from genrekit.models import bundle, classic
     from genrekit.store import compute_features
@@ -205,6 +229,7 @@ def train(
             "failed_files": len(table.failures),
         },
         "validation": validation or {"split": "none", "note": "trained on every file: nothing was held out"},
+        **(card_extra or {}),
     }
     path = bundle.save_model(out, onnx_model, card)
     return TrainResult(path=Path(path), card=bundle.read_card(path), validation=validation, search=search_info,

@@ -69,11 +69,13 @@ def _print_metrics(result, split: str) -> None:
     for label, row in m["per_class"].items():
         table.add_row(label, f"{row['precision']:.2f}", f"{row['recall']:.2f}", f"{row['f1']:.2f}", str(row["support"]))
     console.print(table)
+    from rich import box
+
     labels = m["labels"]
-    cm = Table(title="confusion (rows: truth, columns: predicted)")
-    cm.add_column("")
+    cm = Table(title="confusion (rows: truth, columns: predicted)", box=box.SIMPLE, padding=(0, 1))
+    cm.add_column("", no_wrap=True)
     for label in labels:
-        cm.add_column(label[:5], justify="right")
+        cm.add_column(label[:4], justify="right", no_wrap=True, min_width=4)
     for label, counts in zip(labels, m["confusion"]["counts"]):
         cm.add_row(label, *[str(c) if c else "." for c in counts])
     console.print(cm)

@@ -46,3 +46,11 @@ def _register_musicnn() -> None:
 
 
 _register_musicnn()
+
+
+def _register_logmel() -> None:
+    """The CNN input sets ``logmel`` and ``musicnn_mel`` (see :mod:`genrekit.features.logmel`)."""
+    from genrekit.features import logmel  # noqa: F401
+
+
+_register_logmel()

@@ -1,0 +1,93 @@
+"""Export a trained CNN to the ``model.onnx`` of a ``.genre`` file.
+
+The graph takes what the model's feature set (:mod:`genrekit.features.logmel`)
+outputs, flattened patches ``features`` float32 ``(N, n_frames * n_mels)``,
+reshapes them to ``(N, n_frames, n_mels)``, runs the network (inference
+mode: batch norm uses its running statistics, dropout is off) and returns
+softmax ``probabilities`` ``(N, n_classes)``: the same contract as the
+classical models, so prediction and evaluation need no CNN-specific code and
+run on onnxruntime alone.
+
+The exporter is torch's TorchScript-based one (``dynamo=False``): the
+dynamo exporter needs ``onnxscript``, one more dependency for no gain on
+these plain conv nets.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import warnings
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from genrekit.models.bundle import INPUT_NAME, OUTPUT_NAME
+
+OPSET = 17
+
+
+class FlatInputClassifier(nn.Module):
+    """``(N, n_frames * n_mels)`` -> reshape -> network -> softmax ``(N, n_classes)``."""
+
+    def __init__(self, net: nn.Module, n_frames: int, n_mels: int) -> None:
+        super().__init__()
+        self.net = net
+        self.n_frames = n_frames
+        self.n_mels = n_mels
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        mel = features.reshape(-1, self.n_frames, self.n_mels)
+        return torch.softmax(self.net(mel), dim=1)
+
+
+def export_onnx(net: nn.Module, n_frames: int, n_mels: int, labels: Sequence[str]):
+    """The network as an ``onnx.ModelProto`` (input ``features``, output ``probabilities``, labels in metadata)."""
+    import onnx
+
+    wrapper = FlatInputClassifier(net, n_frames, n_mels).eval()
+    example = torch.zeros(2, n_frames * n_mels)
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        warnings.filterwarnings("ignore", category=UserWarning)
+        torch.onnx.export(wrapper, (example,), buffer, input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
+                          dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
+                          opset_version=OPSET, dynamo=False, do_constant_folding=True)
+    proto = onnx.load_model_from_string(buffer.getvalue())
+    entry = proto.metadata_props.add()
+    entry.key, entry.value = "genrekit.labels", json.dumps([str(label) for label in labels])
+    onnx.checker.check_model(proto)
+    return proto
+
+
+def torch_probabilities(net: nn.Module, X: np.ndarray, n_frames: int, n_mels: int, batch: int = 32) -> np.ndarray:
+    """Softmax probabilities of ``net`` (inference mode) on flat patches ``X`` ``(n, n_frames * n_mels)``."""
+    wrapper = FlatInputClassifier(net, n_frames, n_mels)
+    was_training = net.training
+    wrapper.eval()
+    out = []
+    with torch.inference_mode():
+        for i in range(0, len(X), batch):
+            out.append(wrapper(torch.from_numpy(np.ascontiguousarray(X[i:i + batch], dtype=np.float32))).numpy())
+    net.train(was_training)
+    return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
+
+
+def check_export(proto, net: nn.Module, X: np.ndarray, n_frames: int, n_mels: int, *, atol: float = 1e-4) -> float:
+    """Largest |ONNX - torch| probability on ``X``; raise ValueError above ``atol`` (run after every export)."""
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    X32 = np.ascontiguousarray(X, dtype=np.float32)
+    got = session.run([OUTPUT_NAME], {INPUT_NAME: X32})[0]
+    want = torch_probabilities(net, X32, n_frames, n_mels)
+    err = float(np.max(np.abs(got - want))) if len(X) else 0.0
+    if err > atol:
+        raise ValueError(f"ONNX probabilities differ from torch's by {err:.3g} (> {atol}): the export is not faithful")
+    return err
+
+
+__all__ = ["FlatInputClassifier", "check_export", "export_onnx", "torch_probabilities"]

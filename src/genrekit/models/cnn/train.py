@@ -1,0 +1,421 @@
+"""Train a CNN on log-mel patches with torch, and write it as a ``.genre`` file (ONNX inside).
+
+Data path: every training track is decoded once and turned into its mel
+power spectrogram (kept in memory: ~0.5 MB per 30 s track); each step draws
+random ``n_frames`` crops (the time-shift augmentation) from tracks chosen
+class-balanced (every label equally likely, then a track uniformly), applies
+a random gain (on the mel power, before the log), compresses, masks time
+and frequency stripes (SpecAugment) and mixes pairs (mixup). Nothing goes
+through the feature cache: patches of random crops are never reused.
+
+Validation uses exactly the prediction path: windows of the patch length
+cut every ``hop`` seconds, the feature set's own patches, window
+probabilities aggregated per track. Early stopping keeps the epoch with the
+best track-level balanced accuracy on the valid split (ties: lower loss).
+
+Determinism: each epoch reseeds numpy and torch from ``(seed, epoch)``, so
+a run resumed from its checkpoint (written after every epoch, next to the
+output as ``<out>.ckpt``) ends with the same weights as an uninterrupted run.
+The checkpoint is a torch file loaded with ``weights_only=True`` (tensors
+and plain containers only); it is deleted once the model file is written.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import os
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from genrekit.errors import DatasetError
+
+
+@dataclass
+class CNNConfig:
+    """Hyper-parameters of a CNN training run (recorded in the model card).
+
+    ``lr`` is the new layers' learning rate; pretrained layers (``--init
+    musicnn``) get ``lr * pretrained_lr_scale`` and stay frozen for the first
+    ``freeze_epochs`` epochs. ``crops_per_track`` random patches per training
+    track make one epoch. ``max_steps`` caps the steps per epoch (tests and
+    smoke runs). ``arch`` holds architecture options (e.g. ``channels``).
+    """
+
+    init: str = "scratch"
+    epochs: int = 40
+    batch_size: int = 16
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    pretrained_lr_scale: float = 0.1
+    freeze_epochs: int = 1
+    crops_per_track: int = 10
+    patience: int = 8
+    gain_db: float = 6.0
+    time_masks: int = 2
+    time_mask_frames: int = 20
+    freq_masks: int = 2
+    freq_mask_bands: int = 12
+    mixup_alpha: float = 0.2
+    max_steps: int | None = None
+    arch: dict[str, Any] = field(default_factory=dict)
+
+    def fingerprint(self, extra: dict[str, Any]) -> str:
+        """What a checkpoint must match to be resumed (``epochs`` and ``patience`` may change)."""
+        body = {k: v for k, v in asdict(self).items() if k not in ("epochs", "patience")} | extra
+        return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class CNNProgress:
+    """One progress report: ``phase`` is ``decode``, ``train`` or ``valid``; ``step``/``steps`` within it."""
+
+    phase: str
+    epoch: int
+    epochs: int
+    step: int
+    steps: int
+    loss: float | None = None
+    metrics: dict[str, float] | None = None
+
+
+def feature_set_for(init: str, **options: Any):
+    """``logmel`` for ``scratch``, ``musicnn_mel`` (musicnn's front-end) for ``musicnn``."""
+    from genrekit.features import get_feature_set
+
+    if init == "musicnn":
+        return get_feature_set("musicnn_mel")
+    if init == "scratch":
+        return get_feature_set("logmel", **options)
+    raise ValueError(f"unknown init {init!r}; choose scratch or musicnn")
+
+
+# ----------------------------------------------------------------------------- data
+
+
+@dataclass
+class _Tracks:
+    paths: list[str]
+    labels: np.ndarray  # (n,) int label index
+    mels: list[np.ndarray]  # each (n_frames_total, n_mels) mel power
+
+
+def _decode(records: Sequence[Any], fs: Any, label_index: dict[str, int], failures: list[Any],
+            report: Callable[[int, int], None]) -> list[tuple[Any, np.ndarray]]:
+    from genrekit.audio import load_audio
+    from genrekit.store import Failure
+
+    out = []
+    for i, r in enumerate(records):
+        try:
+            out.append((r, load_audio(r.path, fs.sample_rate)))
+        except Exception as error:  # a bad file is reported and skipped, as feature extraction does
+            failures.append(Failure(str(r.path), type(error).__name__, str(error) or type(error).__name__))
+        report(i + 1, len(records))
+    return out
+
+
+def _train_tracks(decoded: list[tuple[Any, np.ndarray]], fs: Any, label_index: dict[str, int]) -> _Tracks:
+    return _Tracks(paths=[r.path for r, _ in decoded],
+                   labels=np.array([label_index[str(r.label)] for r, _ in decoded], dtype=np.int64),
+                   mels=[fs.mel_power(y) for _, y in decoded])
+
+
+def _valid_windows(decoded: list[tuple[Any, np.ndarray]], fs: Any, windowing: Any) -> SimpleNamespace:
+    """Patches of every prediction window of the valid tracks, and their track paths and labels."""
+    from genrekit.audio import cut_windows
+
+    X, paths, labels = [], [], []
+    for r, y in decoded:
+        try:
+            windows = [w for _, w in cut_windows(y, fs.sample_rate, windowing, r.path)]
+        except Exception:  # too short for one window: prediction would refuse it too
+            continue
+        X.append(fs.extract_many(windows, fs.sample_rate).astype(np.float32))
+        paths += [r.path] * len(windows)
+        labels += [str(r.label)] * len(windows)
+    n_cols = len(fs.columns)
+    return SimpleNamespace(X=np.concatenate(X) if X else np.zeros((0, n_cols), np.float32),
+                           paths=np.array(paths, dtype=object), labels=np.array(labels, dtype=object))
+
+
+def _balanced_draw(rng: np.random.Generator, labels: np.ndarray, n: int) -> np.ndarray:
+    """``n`` track indices: each label equally likely, then each of its tracks."""
+    classes = np.unique(labels)
+    by_class = [np.flatnonzero(labels == c) for c in classes]
+    chosen = rng.integers(0, len(classes), size=n)
+    return np.array([by_class[c][rng.integers(0, len(by_class[c]))] for c in chosen], dtype=np.int64)
+
+
+def _batch(tracks: _Tracks, idx: np.ndarray, fs: Any, cfg: CNNConfig, rng: np.random.Generator) -> np.ndarray:
+    """Random crops with random gain, compressed: ``(len(idx), n_frames, n_mels)`` float32."""
+    n_frames = fs.n_frames
+    out = np.empty((len(idx), n_frames, fs.n_mels), dtype=np.float32)
+    for j, i in enumerate(idx):
+        mel = tracks.mels[i]
+        start = int(rng.integers(0, len(mel) - n_frames + 1))
+        gain = np.float32(10.0 ** (rng.uniform(-cfg.gain_db, cfg.gain_db) / 10.0)) if cfg.gain_db > 0 else 1.0
+        out[j] = fs.compress(mel[start:start + n_frames] * gain)
+    return out
+
+
+def _spec_augment(x: Any, cfg: CNNConfig, rng: np.random.Generator) -> Any:
+    """Zero (= silence after log10(1 + 10000 mel)) random time and frequency stripes of each patch, in place."""
+    n, t, f = x.shape
+    for i in range(n):
+        for _ in range(cfg.time_masks):
+            w = int(rng.integers(0, min(cfg.time_mask_frames, t) + 1))
+            s = int(rng.integers(0, t - w + 1))
+            x[i, s:s + w, :] = 0.0
+        for _ in range(cfg.freq_masks):
+            w = int(rng.integers(0, min(cfg.freq_mask_bands, f) + 1))
+            s = int(rng.integers(0, f - w + 1))
+            x[i, :, s:s + w] = 0.0
+    return x
+
+
+# ----------------------------------------------------------------------------- loop
+
+
+def _evaluate(net: Any, valid: SimpleNamespace, labels: list[str], fs: Any, aggregation: str) -> dict[str, float]:
+    from genrekit.models.cnn.export import torch_probabilities
+    from genrekit.training import track_scores
+
+    probs = torch_probabilities(net, valid.X, fs.n_frames, fs.n_mels).astype(np.float64)
+    probs /= probs.sum(axis=1, keepdims=True)
+    metrics, _, _ = track_scores(valid, probs, labels, aggregation)
+    return {"balanced_accuracy": float(metrics["balanced_accuracy"]), "accuracy": float(metrics["accuracy"]),
+            "log_loss": float(metrics["log_loss"])}
+
+
+def _epoch_seed(seed: int, epoch: int) -> int:
+    return int(np.random.SeedSequence([seed, epoch]).generate_state(1)[0])
+
+
+def _save_checkpoint(path: Path, state: dict[str, Any]) -> None:
+    import torch
+
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def fit(net: Any, tracks: _Tracks, valid: SimpleNamespace | None, labels: list[str], fs: Any, cfg: CNNConfig, *,
+        seed: int, aggregation: str, checkpoint: Path | None, fingerprint: str,
+        progress: Callable[[CNNProgress], None] | None = None) -> dict[str, Any]:
+    """Train ``net`` in place (ends holding the best epoch's weights); returns the training history."""
+    import torch
+    from torch.nn import functional as F
+
+    report = progress or (lambda _p: None)
+    optimizer = torch.optim.AdamW(net.param_groups(cfg.lr, cfg.pretrained_lr_scale), weight_decay=cfg.weight_decay)
+    state = {"epoch": 0, "history": [], "best": None, "best_state": None, "best_epoch": None, "bad_epochs": 0}
+    if checkpoint is not None and checkpoint.exists():
+        saved = torch.load(checkpoint, weights_only=True)
+        if saved.get("fingerprint") != fingerprint:
+            raise ValueError(f"{checkpoint}: a checkpoint of a different training run (other data or settings); "
+                             "delete it to start afresh")
+        net.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        state = saved["loop"]
+    resumed_from = state["epoch"]
+    steps = max(1, (len(tracks.paths) * cfg.crops_per_track) // cfg.batch_size)
+    if cfg.max_steps is not None:
+        steps = min(steps, cfg.max_steps)
+    has_freeze = hasattr(net, "set_pretrained_trainable")
+
+    while state["epoch"] < cfg.epochs and (valid is None or state["bad_epochs"] < cfg.patience):
+        epoch = state["epoch"]
+        rng = np.random.default_rng(_epoch_seed(seed, epoch))
+        torch.manual_seed(_epoch_seed(seed, epoch))
+        if has_freeze:
+            net.set_pretrained_trainable(epoch >= cfg.freeze_epochs)
+        net.train()
+        draws = _balanced_draw(rng, tracks.labels, steps * cfg.batch_size)
+        total = 0.0
+        for step in range(steps):
+            idx = draws[step * cfg.batch_size:(step + 1) * cfg.batch_size]
+            x = _spec_augment(_batch(tracks, idx, fs, cfg, rng), cfg, rng)
+            xb = torch.from_numpy(x)
+            yb = torch.from_numpy(tracks.labels[idx])
+            if cfg.mixup_alpha > 0 and len(idx) > 1:
+                lam = float(rng.beta(cfg.mixup_alpha, cfg.mixup_alpha))
+                perm = torch.from_numpy(rng.permutation(len(idx)))
+                logits = net(lam * xb + (1 - lam) * xb[perm])
+                loss = lam * F.cross_entropy(logits, yb) + (1 - lam) * F.cross_entropy(logits, yb[perm])
+            else:
+                loss = F.cross_entropy(net(xb), yb)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total += loss.item()
+            report(CNNProgress("train", epoch + 1, cfg.epochs, step + 1, steps, loss=total / (step + 1)))
+        entry: dict[str, Any] = {"epoch": epoch + 1, "train_loss": total / steps}
+        if valid is not None and len(valid.X):
+            metrics = _evaluate(net, valid, labels, fs, aggregation)
+            entry |= {f"valid_{k}": v for k, v in metrics.items()}
+            score = (metrics["balanced_accuracy"], -metrics["log_loss"])
+            if state["best"] is None or score > tuple(state["best"]):
+                state["best"], state["best_epoch"], state["bad_epochs"] = list(score), epoch + 1, 0
+                state["best_state"] = copy.deepcopy(net.state_dict())
+            else:
+                state["bad_epochs"] += 1
+            report(CNNProgress("valid", epoch + 1, cfg.epochs, steps, steps, loss=entry["train_loss"], metrics=metrics))
+        state["history"].append(entry)
+        state["epoch"] = epoch + 1
+        if checkpoint is not None:
+            _save_checkpoint(checkpoint, {"fingerprint": fingerprint, "model": net.state_dict(),
+                                          "optimizer": optimizer.state_dict(), "loop": state})
+    if state["best_state"] is not None:
+        net.load_state_dict(state["best_state"])
+    net.eval()
+    return {"history": state["history"], "best_epoch": state["best_epoch"] or state["epoch"],
+            "epochs_run": state["epoch"], "resumed_from_epoch": resumed_from,
+            "stopped_early": valid is not None and state["bad_epochs"] >= cfg.patience and state["epoch"] < cfg.epochs}
+
+
+# ----------------------------------------------------------------------------- entry point
+
+
+def train_cnn(source: Any, out: str | os.PathLike[str], *, init: str = "scratch", epochs: int | None = None,
+              seed: int = 0, hop: float | None = None, aggregation: str = "mean", use_all: bool = False,
+              config: CNNConfig | dict[str, Any] | None = None, checkpoint: str | os.PathLike[str] | None = None,
+              keep_checkpoint: bool = False, musicnn_model: str = "MSD_musicnn",
+              musicnn_dir: str | os.PathLike[str] | None = None,
+              progress: Callable[[CNNProgress], None] | None = None) -> Any:
+    """Train a CNN on ``source``'s train split, validate on its valid split, write a ``.genre`` file to ``out``.
+
+    ``init``: ``scratch`` (:class:`~genrekit.models.cnn.arch.SmallVGG` on ``logmel``) or ``musicnn``
+    (pretrained musicnn with a new head, on ``musicnn_mel``). ``hop``: seconds between prediction
+    windows (default: the patch length, no overlap). ``checkpoint`` defaults to ``<out>.ckpt``.
+    Returns a :class:`genrekit.training.TrainResult`.
+    """
+    import torch
+
+    from genrekit.audio import Windowing
+    from genrekit.models import bundle
+    from genrekit.models.cnn.arch import build_network, count_parameters, load_musicnn
+    from genrekit.models.cnn.export import check_export, export_onnx
+    from genrekit.training import TrainResult, _headline, _load_records, track_scores
+
+    started = time.perf_counter()
+    cfg = config if isinstance(config, CNNConfig) else CNNConfig(**(config or {}))
+    cfg = CNNConfig(**(asdict(cfg) | {"init": init} | ({"epochs": int(epochs)} if epochs is not None else {})))
+    if cfg.epochs < 1:
+        raise ValueError("epochs must be >= 1")
+    records = [r for r in _load_records(source) if r.label is not None]
+    if not records:
+        raise DatasetError(f"{source}: no labelled audio files found")
+    has_splits = any(r.split == "train" for r in records)
+    if use_all or not has_splits:
+        train_records, valid_records = records, []
+    else:
+        train_records = [r for r in records if r.split == "train"]
+        valid_records = [r for r in records if r.split == "valid"]
+        from genrekit.evaluation import GroupLeakError, assert_no_group_leak
+
+        try:
+            assert_no_group_leak([r.group for r in train_records], [r.group for r in valid_records])
+        except GroupLeakError as error:
+            raise DatasetError(f"{source}: the train and valid splits share groups (tracks or artists): {error}") from None
+    labels = sorted({str(r.label) for r in train_records})
+    if len(labels) < 2:
+        raise DatasetError(f"{source}: training needs at least two labels, found {labels}")
+    valid_records = [r for r in valid_records if str(r.label) in labels]
+    label_index = {label: i for i, label in enumerate(labels)}
+
+    torch.manual_seed(seed)
+    fs = feature_set_for(init)
+    windowing = Windowing(window=fs.patch_seconds, hop=hop)
+    report = progress or (lambda _p: None)
+    failures: list[Any] = []
+    n_all = len(train_records) + len(valid_records)
+
+    def decode_report(offset: int) -> Callable[[int, int], None]:
+        return lambda done, _total: report(CNNProgress("decode", 0, cfg.epochs, offset + done, n_all))
+
+    decoded_train = _decode(train_records, fs, label_index, failures, decode_report(0))
+    decoded_valid = _decode(valid_records, fs, label_index, failures, decode_report(len(train_records)))
+    if not decoded_train:
+        raise DatasetError(f"{source}: none of the training files could be read")
+    tracks = _train_tracks(decoded_train, fs, label_index)
+    valid = _valid_windows(decoded_valid, fs, windowing) if decoded_valid else None
+    del decoded_train, decoded_valid
+
+    net = build_network(init, len(labels), fs.n_mels, **cfg.arch)
+    pretrained = None
+    if init == "musicnn":
+        from genrekit.musicnn.paths import weights_file
+        from genrekit.musicnn.weights import load_weights
+
+        wfile = weights_file(musicnn_model, musicnn_dir)
+        load_musicnn(net, load_weights(wfile))
+        pretrained = {"model": musicnn_model, "weights_sha256": hashlib.sha256(wfile.read_bytes()).hexdigest()}
+
+    out = Path(out)
+    ckpt = Path(checkpoint) if checkpoint is not None else out.with_name(out.name + ".ckpt")
+    fingerprint = cfg.fingerprint({"seed": seed, "labels": labels, "feature_set": fs.config(),
+                                   "tracks": sorted(map(str, tracks.paths)), "aggregation": aggregation,
+                                   "hop": windowing.as_dict()})
+    ckpt.parent.mkdir(parents=True, exist_ok=True)
+    run = fit(net, tracks, valid, labels, fs, cfg, seed=seed, aggregation=aggregation, checkpoint=ckpt,
+              fingerprint=fingerprint, progress=progress)
+    train_seconds = time.perf_counter() - started
+
+    proto = export_onnx(net, fs.n_frames, fs.n_mels, labels)
+    probe = valid.X[:16] if valid is not None and len(valid.X) else fs.compress(tracks.mels[0][: fs.n_frames])[None].reshape(1, -1)
+    export_error = check_export(proto, net, probe, fs.n_frames, fs.n_mels)
+
+    validation = None
+    if valid is not None and len(valid.X):
+        import onnxruntime as ort
+
+        session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+        probs = np.concatenate([session.run([bundle.OUTPUT_NAME], {bundle.INPUT_NAME: valid.X[i:i + 64]})[0]
+                                for i in range(0, len(valid.X), 64)]).astype(np.float64)
+        probs /= probs.sum(axis=1, keepdims=True)
+        track_metrics, _, window_metrics = track_scores(valid, probs, labels, aggregation)
+        validation = {"split": "valid", "level": "track", "metrics": _headline(track_metrics),
+                      "per_class": track_metrics["per_class"], "confusion": track_metrics["confusion"],
+                      "window_metrics": _headline(window_metrics),
+                      "note": "early stopping chose the epoch on this split, so these figures are slightly optimistic"}
+
+    source_name = str(source) if isinstance(source, (str, os.PathLike)) else "records"
+    card = {
+        "labels": labels,
+        "feature_set": fs.config(),
+        "columns": fs.column_names,
+        "windowing": windowing.as_dict(),
+        "aggregation": aggregation,
+        "model": {"kind": "cnn", "init": init, "architecture": type(net).__name__,
+                  "parameters": count_parameters(net), "seed": seed, "config": asdict(cfg),
+                  "pretrained": pretrained, "best_epoch": run["best_epoch"], "epochs_run": run["epochs_run"],
+                  "stopped_early": run["stopped_early"], "resumed_from_epoch": run["resumed_from_epoch"],
+                  "history": run["history"], "export_max_abs_diff": export_error,
+                  "trained_with": f"torch {torch.__version__}"},
+        "training": {
+            "source": source_name,
+            "split": "all" if (use_all or not has_splits) else "train",
+            "tracks_per_label": dict(sorted(Counter(labels[i] for i in tracks.labels).items())),
+            "n_tracks": len(tracks.paths),
+            "n_windows": len(tracks.paths) * cfg.crops_per_track,
+            "windows": "random crops, re-drawn every epoch (n_windows = crops per epoch)",
+            "failed_files": len(failures),
+            "seconds": round(train_seconds, 1),
+        },
+        "validation": validation or {"split": "none", "note": "trained on every file: nothing was held out"},
+    }
+    path = bundle.save_model(out, proto, card)
+    if not keep_checkpoint and ckpt.exists():
+        ckpt.unlink()
+    return TrainResult(path=Path(path), card=bundle.read_card(path), validation=validation, failures=failures)
+
+
+__all__ = ["CNNConfig", "CNNProgress", "feature_set_for", "fit", "train_cnn"]
