@@ -7,18 +7,27 @@ PYTHON  ?= python3
 VENV    := .venv
 PY      := $(VENV)/bin/python
 GENREKIT := $(VENV)/bin/genrekit
-STAMP   := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
+HASH    := $(shell cksum < pyproject.toml | cut -d' ' -f1)
+STAMP   := $(VENV)/.installed-$(HASH)
+DEV     := $(VENV)/.installed-dev-$(HASH)
 # musicnn's pretrained weights, converted from its PyPI wheel (no TensorFlow needed).
 MUSICNN_DIR := src/genrekit/data/models/musicnn
 MUSICNN := $(MUSICNN_DIR)/manifest.json
 GTZAN   ?= ../shared/gtzan
 
-.PHONY: venv weights test demo model results benchmark clean
+.PHONY: venv weights test demo model results benchmark train-cnn clean
 
+# The package and what prediction needs.
 $(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
-	rm -f $(VENV)/.installed-*
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -e .
+	rm -f $(VENV)/.installed-[0-9]*
+	touch $@
+
+# Plus pytest and torch (CPU build, for the CNN training tests).
+$(DEV): $(STAMP)
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev,train]'
+	rm -f $(VENV)/.installed-dev-*
 	touch $@
 
 venv: $(STAMP)
@@ -28,7 +37,7 @@ $(MUSICNN): | $(STAMP)
 
 weights: $(MUSICNN)
 
-test: $(STAMP) $(MUSICNN)
+test: $(DEV) $(MUSICNN)
 	$(PY) -m pytest -q
 
 demo: $(STAMP) $(MUSICNN)
@@ -44,6 +53,13 @@ results: $(STAMP) $(MUSICNN)
 
 benchmark: $(STAMP)
 	$(PY) benchmarks/features.py
+	$(PY) benchmarks/predict_cli.py
+
+# Full CNN training runs (30 min each on 2 cores): INIT=scratch|musicnn SEED=0
+INIT ?= scratch
+SEED ?= 0
+train-cnn: $(DEV) $(MUSICNN)
+	$(PY) scripts/train_cnn.py $(GTZAN) --init $(INIT) --seed $(SEED)
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache

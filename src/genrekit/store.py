@@ -697,7 +697,8 @@ def matrix_from_table(
     import pyarrow.compute as pc
 
     columns = [c["name"] for c in metadata["feature_columns"]]
-    missing = [c for c in [*META_COLUMNS, *columns] if c not in table.column_names]
+    present = set(table.column_names)  # one set: wide tables (CNN inputs) have 10,000+ columns
+    missing = [c for c in [*META_COLUMNS, *columns] if c not in present]
     if missing:
         raise FeatureTableError(f"{source}: columns missing from the table: {', '.join(missing[:5])}")
     if split is not None:
@@ -705,8 +706,8 @@ def matrix_from_table(
 
         table = table.filter(pc.equal(table["split"], normalise_split(split)))
     X = np.empty((table.num_rows, len(columns)), dtype=np.float32)
-    for i, name in enumerate(columns):
-        X[:, i] = table[name].to_numpy()
+    for i, column in enumerate(table.select(columns).columns):
+        X[:, i] = column.to_numpy()
 
     def obj(name: str) -> np.ndarray:
         return np.array(table[name].to_pylist(), dtype=object)
