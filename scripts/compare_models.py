@@ -24,7 +24,7 @@ import numpy as np
 from genrekit.audio import Windowing
 from genrekit.datasets import load_dataset
 from genrekit.features import get_feature_set
-from genrekit.models import classic
+from genrekit.models import bundle, classic
 from genrekit.store import compute_features
 from genrekit.training import track_scores
 
@@ -104,6 +104,7 @@ def run(gtzan: Path, jobs: int, sets: list[str], models: list[str], windowings: 
                 classic.fit_pipeline(pipeline, tr.X, y, tr.groups, seed=0)
                 fit_s = time.perf_counter() - t0
                 labels = classic.pipeline_labels(pipeline)
+                onnx_mb = len(bundle.export_pipeline(pipeline, tr.X.shape[1]).SerializeToString()) / 1e6
                 probs = pipeline.predict_proba(va.X)
                 track, _, window = track_scores(va, probs, labels, "mean")
                 row = {
@@ -113,6 +114,7 @@ def run(gtzan: Path, jobs: int, sets: list[str], models: list[str], windowings: 
                     "window_balanced_accuracy": window["balanced_accuracy"],
                     "n_train_windows": int(len(tr)), "n_valid_tracks": track["n_samples"],
                     "fit_seconds": round(fit_s, 2), "extract_ms_per_30s_clip": round(cost, 1),
+                    "model_mb": round(onnx_mb, 2),
                 }
                 rows.append(row)
                 print(f"  {model:7s} acc {row['accuracy']:.3f}  bal {row['balanced_accuracy']:.3f}  "
@@ -133,15 +135,16 @@ def markdown(rows: list[dict], leaks: dict) -> str:
         "Default hyper-parameters, class-balanced weights, seed 0.",
         "",
         "| feature set | window | model | accuracy | balanced accuracy | macro F1 | log loss | ECE | "
-        "window bal. acc. | fit (s) | extract (ms / 30 s) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "window bal. acc. | fit (s) | model (MB) | extract (ms / 30 s) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in sorted(rows, key=lambda r: -r["balanced_accuracy"]):
         mark = "**" if r is best else ""
         lines.append(
             f"| {mark}{r['feature_set']}{mark} | {r['window']} | {mark}{r['model']}{mark} | {r['accuracy']:.3f} | "
             f"{mark}{r['balanced_accuracy']:.3f}{mark} | {r['macro_f1']:.3f} | {r['log_loss']:.3f} | {r['ece']:.3f} | "
-            f"{r['window_balanced_accuracy']:.3f} | {r['fit_seconds']:.1f} | {r['extract_ms_per_30s_clip']:.0f} |"
+            f"{r['window_balanced_accuracy']:.3f} | {r['fit_seconds']:.1f} | {r['model_mb']:.2f} | "
+            f"{r['extract_ms_per_30s_clip']:.0f} |"
         )
     lines += [
         "",

@@ -1,7 +1,7 @@
 """Train a model file from a labelled collection, and evaluate one on a collection.
 
 These are the library functions behind ``genrekit train`` and ``genrekit
-evaluate`` (exported as :func:`genrekit.train` and :func:`genrekit.evaluation`).
+evaluate`` (exported as :func:`genrekit.train` and :func:`genrekit.evaluate`).
 Features come from the cached feature store, so training several models on
 one collection decodes each file once. Validation and evaluation score whole
 tracks (window probabilities aggregated the way the model will predict), on
