@@ -163,9 +163,21 @@ def test_windowing_covers_the_signal_without_partial_windows():
     bounds = w.starts(22050 * 10, 22050)
     assert bounds[0] == (0, 66150)
     assert all(stop - start == 66150 for start, stop in bounds)
-    assert bounds[-1][1] <= 22050 * 10
-    assert len(bounds) == 5  # starts at 0, 1.5, ..., 6.0 s
+    # starts at 0, 1.5, ..., 6.0 s leave 9-10 s uncovered: one more window ends at 10 s
+    assert [start / 22050 for start, _ in bounds] == [0.0, 1.5, 3.0, 4.5, 6.0, 7.0]
+    assert bounds[-1][1] == 22050 * 10
     assert Windowing().starts(1234, 22050) == [(0, 1234)]
+
+
+def test_a_tiny_tail_adds_no_window():
+    # GTZAN clips are 30.013 s: 30 s windows must not get a near-duplicate second window
+    assert Windowing(window=30.0).starts(661794, 22050) == [(0, 661500)]
+    assert len(Windowing(window=3.0).starts(661794, 22050)) == 10
+
+
+def test_a_long_tail_gets_an_end_aligned_window():
+    bounds = Windowing(window=30.0).starts(22050 * 45, 22050)
+    assert bounds == [(0, 22050 * 30), (22050 * 15, 22050 * 45)]
 
 
 def test_windows_keep_a_short_clip_that_is_most_of_one_window():

@@ -138,9 +138,11 @@ class Windowing:
 
     ``window=None`` means one window over the whole signal (one row per file);
     otherwise windows of ``window`` seconds start every ``hop`` seconds
-    (``hop`` defaults to ``window``: no overlap). A trailing piece shorter than
-    a window is dropped, except that a signal shorter than one window but at
-    least ``min_fraction`` of it yields a single, shorter window.
+    (``hop`` defaults to ``window``: no overlap). When the regular windows
+    leave at least ``min_fraction`` of a hop uncovered at the end, one more
+    window is aligned to the end of the signal, so the last seconds of a song
+    are heard too. A signal shorter than one window but at least
+    ``min_fraction`` of it yields a single, shorter window.
     """
 
     window: float | None = None
@@ -163,7 +165,10 @@ class Windowing:
         hop = int(round((self.hop or self.window) * sr))
         if n_samples < length:
             return [(0, n_samples)] if n_samples >= self.min_fraction * length else []
-        return [(s, s + length) for s in range(0, n_samples - length + 1, hop)]
+        bounds = [(s, s + length) for s in range(0, n_samples - length + 1, hop)]
+        if n_samples - bounds[-1][1] >= self.min_fraction * hop:
+            bounds.append((n_samples - length, n_samples))
+        return bounds
 
     def as_dict(self) -> dict[str, float | None]:
         return {"window": self.window, "hop": self.hop if self.window is None else (self.hop or self.window)}

@@ -37,7 +37,7 @@ from genrekit.datasets import Record
 from genrekit.errors import AudioNotFoundError, DatasetError, GenrekitError
 from genrekit.features.base import FeatureSet
 
-STORE_FORMAT = 1
+STORE_FORMAT = 2  # 2: an end-aligned last window covers a long tail (audio.Windowing)
 """Bump when the cached arrays or the table layout change: it is part of every cache key."""
 
 META_COLUMNS = ("path", "label", "split", "group", "start", "end", "file_hash")

@@ -95,6 +95,43 @@ def _headline(metrics: dict[str, Any]) -> dict[str, Any]:
     return {k: metrics[k] for k in HEADLINE_METRICS if k in metrics} | {"n_tracks": metrics.get("n_samples")}
 
 
+def validation_summary(track_metrics: dict[str, Any], window_metrics: dict[str, Any], note: str | None = None) -> dict[str, Any]:
+    """The ``validation`` entry of a model card: valid-split scores per track, headline per window."""
+    summary = {
+        "split": "valid",
+        "level": "track",
+        "metrics": _headline(track_metrics),
+        "per_class": track_metrics["per_class"],
+        "confusion": track_metrics["confusion"],
+        "window_metrics": _headline(window_metrics),
+    }
+    return summary | ({"note": note} if note else {})
+
+
+def split_for_training(source: str | os.PathLike[str] | Sequence[Any], *, use_all: bool = False) -> tuple[list[Any], list[Any]]:
+    """The labelled records of ``source`` as ``(train, valid)``.
+
+    A collection without a train split, or ``use_all``, trains on everything
+    and validates on nothing. Raises :class:`DatasetError` when there is
+    nothing labelled, or when a group (track or artist) sits on both sides.
+    """
+    from genrekit.errors import GroupLeakError
+    from genrekit.evaluation import assert_no_group_leak
+
+    records = [r for r in _load_records(source) if r.label is not None]
+    if not records:
+        raise DatasetError(f"{source}: no labelled audio files found")
+    if use_all or not any(r.split == "train" for r in records):
+        return records, []
+    train_records = [r for r in records if r.split == "train"]
+    valid_records = [r for r in records if r.split == "valid"]
+    try:
+        assert_no_group_leak([r.group for r in train_records], [r.group for r in valid_records])
+    except GroupLeakError as error:
+        raise DatasetError(f"{source}: the train and valid splits share groups (tracks or artists): {error}") from None
+    return train_records, valid_records
+
+
 def train(
     source: str | os.PathLike[str] | Sequence[Any],
     out: str | os.PathLike[str],
@@ -148,24 +185,8 @@ def train(
     from genrekit.models import bundle, classic
     from genrekit.store import compute_features
 
-    records = _load_records(source)
-    records = [r for r in records if r.label is not None]
-    if not records:
-        raise DatasetError(f"{source}: no labelled audio files found")
-    has_splits = any(r.split == "train" for r in records)
-    if use_all or not has_splits:
-        train_records, valid_records = records, []
-    else:
-        train_records = [r for r in records if r.split == "train"]
-        valid_records = [r for r in records if r.split == "valid"]
-
-    if valid_records:
-        from genrekit.evaluation import GroupLeakError, assert_no_group_leak
-
-        try:
-            assert_no_group_leak([r.group for r in train_records], [r.group for r in valid_records])
-        except GroupLeakError as error:
-            raise DatasetError(f"{source}: the train and valid splits share groups (tracks or artists): {error}") from None
+    train_records, valid_records = split_for_training(source, use_all=use_all)
+    has_splits = bool(valid_records) or any(r.split == "train" for r in train_records)
 
     fs = get_feature_set(feature_set, **(feature_options or {}))
     windowing = Windowing(window=window, hop=hop)
@@ -203,14 +224,7 @@ def train(
         session = ort.InferenceSession(onnx_model.SerializeToString(), providers=["CPUExecutionProvider"])
         probs = session.run([bundle.OUTPUT_NAME], {bundle.INPUT_NAME: va.X})[0]
         track_metrics, _, window_metrics = track_scores(va, probs, labels, aggregation)
-        validation = {
-            "split": "valid",
-            "level": "track",
-            "metrics": _headline(track_metrics),
-            "per_class": track_metrics["per_class"],
-            "confusion": track_metrics["confusion"],
-            "window_metrics": _headline(window_metrics),
-        }
+        validation = validation_summary(track_metrics, window_metrics)
 
     source_name = str(source) if isinstance(source, (str, os.PathLike)) else "records"
     card = {

@@ -251,7 +251,7 @@ def train_ensemble(source: Any, out: str | os.PathLike[str], members: Sequence[s
     from genrekit.audio import Windowing
     from genrekit.models import bundle
     from genrekit.store import compute_features
-    from genrekit.training import TrainResult, _headline, _load_records, track_scores
+    from genrekit.training import TrainResult, _headline, _load_records, track_scores, validation_summary
 
     if weighting not in WEIGHTINGS:
         raise ValueError(f"unknown weighting {weighting!r}; choose from {', '.join(WEIGHTINGS)}")
@@ -295,11 +295,10 @@ def train_ensemble(source: Any, out: str | os.PathLike[str], members: Sequence[s
         for i, n in enumerate(names):
             mt, _, _ = track_scores(data, blocks[:, i, :], labels, aggregation)
             member_scores[n] = _headline(mt)
-        validation = {"split": "valid", "level": "track", "metrics": _headline(track_metrics),
-                      "per_class": track_metrics["per_class"], "confusion": track_metrics["confusion"],
-                      "window_metrics": _headline(window_metrics), "members": member_scores,
-                      "note": ("weights were fit on this split: these figures are optimistic" if weighting == "fit"
-                               else "equal weights")}
+        validation = validation_summary(
+            track_metrics, window_metrics,
+            note="weights were fit on this split: these figures are optimistic" if weighting == "fit" else "equal weights",
+        ) | {"members": member_scores}
     elif weighting == "fit":
         raise DatasetError(f"{source}: no valid split to fit the ensemble weights on; use equal weighting")
 

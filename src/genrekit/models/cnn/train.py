@@ -303,28 +303,15 @@ def train_cnn(source: Any, out: str | os.PathLike[str], *, init: str = "scratch"
     from genrekit.models import bundle
     from genrekit.models.cnn.arch import build_network, count_parameters, load_musicnn
     from genrekit.models.cnn.export import check_export, export_onnx
-    from genrekit.training import TrainResult, _headline, _load_records, track_scores
+    from genrekit.training import TrainResult, split_for_training, track_scores, validation_summary
 
     started = time.perf_counter()
     cfg = config if isinstance(config, CNNConfig) else CNNConfig(**(config or {}))
     cfg = CNNConfig(**(asdict(cfg) | {"init": init} | ({"epochs": int(epochs)} if epochs is not None else {})))
     if cfg.epochs < 1:
         raise ValueError("epochs must be >= 1")
-    records = [r for r in _load_records(source) if r.label is not None]
-    if not records:
-        raise DatasetError(f"{source}: no labelled audio files found")
-    has_splits = any(r.split == "train" for r in records)
-    if use_all or not has_splits:
-        train_records, valid_records = records, []
-    else:
-        train_records = [r for r in records if r.split == "train"]
-        valid_records = [r for r in records if r.split == "valid"]
-        from genrekit.evaluation import GroupLeakError, assert_no_group_leak
-
-        try:
-            assert_no_group_leak([r.group for r in train_records], [r.group for r in valid_records])
-        except GroupLeakError as error:
-            raise DatasetError(f"{source}: the train and valid splits share groups (tracks or artists): {error}") from None
+    train_records, valid_records = split_for_training(source, use_all=use_all)
+    has_splits = bool(valid_records) or any(r.split == "train" for r in train_records)
     labels = sorted({str(r.label) for r in train_records})
     if len(labels) < 2:
         raise DatasetError(f"{source}: training needs at least two labels, found {labels}")
@@ -382,10 +369,9 @@ def train_cnn(source: Any, out: str | os.PathLike[str], *, init: str = "scratch"
                                 for i in range(0, len(valid.X), 64)]).astype(np.float64)
         probs /= probs.sum(axis=1, keepdims=True)
         track_metrics, _, window_metrics = track_scores(valid, probs, labels, aggregation)
-        validation = {"split": "valid", "level": "track", "metrics": _headline(track_metrics),
-                      "per_class": track_metrics["per_class"], "confusion": track_metrics["confusion"],
-                      "window_metrics": _headline(window_metrics),
-                      "note": "early stopping chose the epoch on this split, so these figures are slightly optimistic"}
+        validation = validation_summary(
+            track_metrics, window_metrics,
+            note="early stopping chose the epoch on this split, so these figures are slightly optimistic")
 
     source_name = str(source) if isinstance(source, (str, os.PathLike)) else "records"
     card = {
