@@ -15,11 +15,11 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from genrekit.errors import GroupLeakError  # noqa: F401  (raised by the split helpers; importable from here)
+
 AGGREGATION_METHODS: tuple[str, ...] = ("mean", "logmean", "vote")
 ECE_BINS = 15
 
-
-from genrekit.errors import GroupLeakError  # noqa: E402  (re-exported: raised by the split helpers)
 
 
 # --------------------------------------------------------------------- splits

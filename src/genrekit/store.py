@@ -34,7 +34,7 @@ import pyarrow as pa
 from genrekit import __version__
 from genrekit.audio import Windowing, cut_windows, load_audio
 from genrekit.datasets import Record
-from genrekit.errors import AudioNotFoundError, DatasetError, GenrekitError
+from genrekit.errors import AudioNotFoundError, FeatureTableError, NonFiniteFeaturesError
 from genrekit.features.base import FeatureSet
 
 STORE_FORMAT = 2  # 2: an end-aligned last window covers a long tail (audio.Windowing)
@@ -47,7 +47,6 @@ METADATA_KEY = b"genrekit"
 _HASH_CHUNK = 1 << 20
 
 
-from genrekit.errors import FeatureTableError, NonFiniteFeaturesError  # noqa: E402  (re-exported)
 
 
 # --------------------------------------------------------------------------- results

@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 
 from genrekit.cli import app
-from genrekit.cli.output import EXIT_USAGE, console, error_console, exit_code_for
+from genrekit.cli.output import console, exit_code_for, fail, report_failure
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "data" / "examples"
 
@@ -31,8 +31,7 @@ def demo(
     try:
         classifier = load_model(model)
     except GenrekitError as error:
-        error_console.print(f"[red]error:[/red] {error}")
-        raise typer.Exit(EXIT_USAGE)
+        raise fail(str(error)) from None
     files = find_audio_files(paths or [EXAMPLES])
     views, failures = [], 0
     for path in files:
@@ -42,10 +41,7 @@ def demo(
             starts, probs = classifier.window_probabilities(y, path)
         except GenrekitError as error:
             failures += 1
-            if as_json:
-                print(json.dumps({"path": str(path), "error": str(error)}))
-            else:
-                error_console.print(f"[red]failed:[/red] {error}")
+            report_failure(path, error, as_json)
             continue
         if as_json:
             print(json.dumps(prediction.to_dict()))

@@ -69,3 +69,31 @@ def store_progress(description: str, *, quiet: bool = False) -> Iterator[Callabl
             bar.update(task, completed=p.done, total=p.total)
 
         yield update
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> Exception:
+    """Print ``error: message`` on stderr and return the ``typer.Exit`` to raise."""
+    import typer
+
+    error_console.print(f"[red]error:[/red] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+def audio_files_or_fail(paths: list[Any]) -> list[Any]:
+    """The audio files named by ``paths`` (folders searched recursively); none at all is a usage error."""
+    from genrekit.audio import find_audio_files
+
+    files = find_audio_files(paths)
+    if not files:
+        raise fail("no audio files found")
+    return files
+
+
+def report_failure(path: Any, error: Exception, as_json: bool) -> None:
+    """One file failed: a JSON line ``{"path", "error"}`` on stdout, or a red line on stderr."""
+    import json
+
+    if as_json:
+        print(json.dumps({"path": str(path), "error": str(error)}), flush=True)
+    else:
+        error_console.print(f"[red]failed:[/red] {error}", highlight=False)

@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 
 from genrekit.cli import app
-from genrekit.cli.output import console, error_console, exit_code_for
+from genrekit.cli.output import audio_files_or_fail, console, error_console, exit_code_for, fail, report_failure
 
 
 @app.command("predict")
@@ -26,30 +26,21 @@ def predict(
     A file that cannot be read gives an error (a JSON line with "error" under
     --json); the others are still classified, and the exit code is 1.
     """
-    from genrekit.audio import find_audio_files
     from genrekit.errors import GenrekitError
     from genrekit.predict import Prediction, load_model
 
     try:
         classifier = load_model(model)
     except GenrekitError as error:
-        error_console.print(f"[red]error:[/red] {error}")
-        raise typer.Exit(2)
-
-    files = find_audio_files(paths)
-    if not files:
-        error_console.print("[red]error:[/red] no audio files found")
-        raise typer.Exit(2)
+        raise fail(str(error)) from None
+    files = audio_files_or_fail(paths)
 
     failures = 0
     rows: list[Prediction] = []
     for path, result in zip(files, classifier.predict_many(files)):
         if isinstance(result, GenrekitError):
             failures += 1
-            if as_json:
-                print(json.dumps({"path": str(path), "error": str(result)}), flush=True)
-            else:
-                error_console.print(f"[red]failed:[/red] {result}")
+            report_failure(path, result, as_json)
             continue
         if as_json:
             print(json.dumps(result.to_dict(top_k=None)), flush=True)

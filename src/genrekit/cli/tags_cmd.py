@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 
 from genrekit.cli import app
-from genrekit.cli.output import console, error_console, exit_code_for
+from genrekit.cli.output import audio_files_or_fail, console, error_console, exit_code_for, fail, report_failure
 
 
 def tags_record(path: Path, out, top_k: int) -> dict:
@@ -66,7 +66,7 @@ def tags(
     3-second patches. A file that cannot be read gives an error (a JSON line
     with "error" under --json); the others are still tagged, and the exit code is 1.
     """
-    from genrekit.audio import find_audio_files, load_audio
+    from genrekit.audio import load_audio
     from genrekit.errors import GenrekitError
     from genrekit.musicnn.frontend import SAMPLE_RATE
     from genrekit.musicnn.model import load
@@ -74,13 +74,8 @@ def tags(
     try:
         net = load(model, data_dir)
     except (GenrekitError, ValueError) as error:
-        error_console.print(f"[red]error:[/red] {error}")
-        raise typer.Exit(2)
-
-    files = find_audio_files(paths)
-    if not files:
-        error_console.print("[red]error:[/red] no audio files found")
-        raise typer.Exit(2)
+        raise fail(str(error)) from None
+    files = audio_files_or_fail(paths)
 
     failures = 0
     for path in files:
@@ -88,10 +83,7 @@ def tags(
             out = net.analyze(load_audio(path, SAMPLE_RATE), SAMPLE_RATE, hop=hop)
         except GenrekitError as error:
             failures += 1
-            if as_json:
-                print(json.dumps({"path": str(path), "error": str(error)}), flush=True)
-            else:
-                error_console.print(f"[red]failed:[/red] {error}")
+            report_failure(path, error, as_json)
             continue
         if as_json:
             print(json.dumps(tags_record(path, out, top_k)), flush=True)

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
 
-from genrekit.errors import GenrekitError, ModelFileError
+from genrekit.errors import FeatureMismatchError, ModelFileError  # noqa: F401  (FeatureMismatchError: raised here)
 
 if TYPE_CHECKING:
     import onnx
@@ -53,8 +53,6 @@ REQUIRED_CARD_KEYS = ("labels", "feature_set", "columns", "windowing", "aggregat
 _SEALED_KEYS = ("format", "format_version", "created_at", "genrekit_version", "onnx", "members", "card_sha256")
 _AGGREGATIONS = ("mean", "logmean", "vote")
 
-
-from genrekit.errors import FeatureMismatchError  # noqa: E402  (re-exported)
 
 
 # ------------------------------------------------------------------ helpers
