@@ -95,6 +95,26 @@ def _headline(metrics: dict[str, Any]) -> dict[str, Any]:
     return {k: metrics[k] for k in HEADLINE_METRICS if k in metrics} | {"n_tracks": metrics.get("n_samples")}
 
 
+def prediction_fields(labels: Sequence[str], feature_set: Any, windowing: Windowing, aggregation: str) -> dict[str, Any]:
+    """The card entries prediction reads: labels, feature set and its columns, windowing, aggregation.
+
+    Every kind of model (classic, CNN, ensemble) writes them through here, so
+    :class:`genrekit.predict.GenreClassifier` can load any of them alike.
+    """
+    return {
+        "labels": list(labels),
+        "feature_set": feature_set.config(),
+        "columns": feature_set.column_names,
+        "windowing": windowing.as_dict(),
+        "aggregation": aggregation,
+    }
+
+
+def source_name(source: Any) -> str:
+    """How a card names the collection a model was trained on."""
+    return str(source) if isinstance(source, (str, os.PathLike)) else "records"
+
+
 def validation_summary(track_metrics: dict[str, Any], window_metrics: dict[str, Any], note: str | None = None) -> dict[str, Any]:
     """The ``validation`` entry of a model card: valid-split scores per track, headline per window."""
     summary = {
@@ -226,16 +246,11 @@ def train(
         track_metrics, _, window_metrics = track_scores(va, probs, labels, aggregation)
         validation = validation_summary(track_metrics, window_metrics)
 
-    source_name = str(source) if isinstance(source, (str, os.PathLike)) else "records"
     card = {
-        "labels": labels,
-        "feature_set": fs.config(),
-        "columns": data.columns,
-        "windowing": windowing.as_dict(),
-        "aggregation": aggregation,
+        **prediction_fields(labels, fs, windowing, aggregation),
         "model": {"kind": model, **classic.describe_pipeline(pipeline), "seed": seed, "search": search_info},
         "training": {
-            "source": source_name,
+            "source": source_name(source),
             "split": "all" if (use_all or not has_splits) else "train",
             "tracks_per_label": dict(sorted(Counter(str(r.label) for r in train_records).items())),
             "n_tracks": len(set(tr.paths)),

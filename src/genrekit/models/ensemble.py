@@ -251,7 +251,7 @@ def train_ensemble(source: Any, out: str | os.PathLike[str], members: Sequence[s
     from genrekit.audio import Windowing
     from genrekit.models import bundle
     from genrekit.store import compute_features
-    from genrekit.training import TrainResult, _headline, _load_records, track_scores, validation_summary
+    from genrekit.training import TrainResult, _headline, _load_records, prediction_fields, track_scores, validation_summary
 
     if weighting not in WEIGHTINGS:
         raise ValueError(f"unknown weighting {weighting!r}; choose from {', '.join(WEIGHTINGS)}")
@@ -308,11 +308,7 @@ def train_ensemble(source: Any, out: str | os.PathLike[str], members: Sequence[s
         for name, data_bytes in member_files(mdl).items():
             extra[f"{MEMBER_PREFIX}{i}/{name}"] = data_bytes
     card = {
-        "labels": labels,
-        "feature_set": fs.config(),
-        "columns": fs.column_names,
-        "windowing": windowing.as_dict(),
-        "aggregation": aggregation,
+        **prediction_fields(labels, fs, windowing, aggregation),
         "model": {"kind": KIND, "weighting": weighting,
                   "weights_fit_on": "valid split, track-level log loss" if weighting == "fit" else None,
                   "members": [{"name": n, "file": str(p), "kind": mdl.card["model"].get("kind"),

@@ -303,7 +303,14 @@ def train_cnn(source: Any, out: str | os.PathLike[str], *, init: str = "scratch"
     from genrekit.models import bundle
     from genrekit.models.cnn.arch import build_network, count_parameters, load_musicnn
     from genrekit.models.cnn.export import check_export, export_onnx
-    from genrekit.training import TrainResult, split_for_training, track_scores, validation_summary
+    from genrekit.training import (
+        TrainResult,
+        prediction_fields,
+        source_name,
+        split_for_training,
+        track_scores,
+        validation_summary,
+    )
 
     started = time.perf_counter()
     cfg = config if isinstance(config, CNNConfig) else CNNConfig(**(config or {}))
@@ -373,13 +380,8 @@ def train_cnn(source: Any, out: str | os.PathLike[str], *, init: str = "scratch"
             track_metrics, window_metrics,
             note="early stopping chose the epoch on this split, so these figures are slightly optimistic")
 
-    source_name = str(source) if isinstance(source, (str, os.PathLike)) else "records"
     card = {
-        "labels": labels,
-        "feature_set": fs.config(),
-        "columns": fs.column_names,
-        "windowing": windowing.as_dict(),
-        "aggregation": aggregation,
+        **prediction_fields(labels, fs, windowing, aggregation),
         "model": {"kind": "cnn", "init": init, "architecture": type(net).__name__,
                   "parameters": count_parameters(net), "seed": seed, "config": asdict(cfg),
                   "pretrained": pretrained, "best_epoch": run["best_epoch"], "epochs_run": run["epochs_run"],
@@ -387,7 +389,7 @@ def train_cnn(source: Any, out: str | os.PathLike[str], *, init: str = "scratch"
                   "history": run["history"], "export_max_abs_diff": export_error,
                   "trained_with": f"torch {torch.__version__}"},
         "training": {
-            "source": source_name,
+            "source": source_name(source),
             "split": "all" if (use_all or not has_splits) else "train",
             "tracks_per_label": dict(sorted(Counter(labels[i] for i in tracks.labels).items())),
             "n_tracks": len(tracks.paths),
