@@ -3,25 +3,24 @@
 Usage::
 
     python scripts/train_cnn.py ../shared/gtzan --init scratch --seed 0 [--epochs 40] [--out cnn.genre]
-    python scripts/train_cnn.py ../shared/gtzan --init musicnn --seed 0
+    python scripts/train_cnn.py ../shared/gtzan --init musicnn --seed 0 --threads 2 --results docs/results-cnn.json
     # smoke run: a few tracks per label, few steps
     python scripts/train_cnn.py ../shared/gtzan --init scratch --epochs 2 --max-steps 5 --per-label 3
 
 Prints: valid accuracy and balanced accuracy (track level, mean of the 3 s windows),
 training time, model file size, parameters, and milliseconds per 30 s clip at
-inference (onnxruntime, 1 thread, decoding excluded; median of 5). Uses one
-torch thread (``--threads``) so it can share the machine.
+inference (onnxruntime, decoding excluded; median of 5). Uses one torch thread
+(``--threads``) so it can share the machine. ``--results docs/results-cnn.json``
+records the run for docs/results.md (``scripts/cnn_results.py``).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from collections import defaultdict
 from pathlib import Path
 
-import numpy as np
 
 
 def main() -> None:
@@ -33,16 +32,24 @@ def main() -> None:
     ap.add_argument("--max-steps", type=int, default=None, help="cap on steps per epoch (smoke runs)")
     ap.add_argument("--per-label", type=int, default=None, help="use only this many train and valid tracks per label")
     ap.add_argument("--hop", type=float, default=None, help="prediction hop in seconds (default: the 3 s patch)")
+    ap.add_argument("--fine-tune", choices=("head", "backend", "midend", "all"), default=None,
+                    help="musicnn: how deep training reaches (default midend: the front-end is frozen and cached)")
+    ap.add_argument("--stop-on", choices=("train", "valid"), default="train",
+                    help="early stopping on a fifth of the train tracks (default) or on the valid split (optimistic)")
+    ap.add_argument("--cache-stride", type=float, default=1.0, help="seconds between cached front-end patches")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--json", action="store_true", help="print the figures as one JSON line")
+    ap.add_argument("--results", type=Path, default=None,
+                    help="also record the figures in this JSON file (docs/results-cnn.json; "
+                         "then python scripts/cnn_results.py render)")
     args = ap.parse_args()
 
     import torch
 
     from genrekit.datasets import load_dataset
+    from cnn_results import clip_inference_ms, report
     from genrekit.models.cnn.train import CNNConfig, train_cnn
-    from genrekit.predict import load_model
 
     torch.set_num_threads(args.threads)
     records = [r for r in load_dataset(args.source) if r.label is not None]
@@ -55,43 +62,38 @@ def main() -> None:
                 chosen.append(r)
         records = chosen
     out = args.out or Path(f"cnn-{args.init}-seed{args.seed}.genre")
-    config = CNNConfig(init=args.init, epochs=args.epochs, max_steps=args.max_steps)
+    config = CNNConfig(init=args.init, epochs=args.epochs, max_steps=args.max_steps, cache_stride=args.cache_stride,
+                       stop_on=args.stop_on,
+                       arch={"fine_tune": args.fine_tune} if args.fine_tune else {})
 
     last = {"t": time.perf_counter()}
 
     def progress(p) -> None:
-        if p.phase == "valid":
+        if p.phase == "held_out":
             m = p.metrics or {}
-            print(f"epoch {p.epoch}: loss {p.loss:.3f}  valid acc {m['accuracy']:.3f}  bal acc "
+            print(f"epoch {p.epoch}: loss {p.loss:.3f}  held-out acc {m['accuracy']:.3f}  bal acc "
                   f"{m['balanced_accuracy']:.3f}  ({time.perf_counter() - last['t']:.0f} s)", flush=True)
+            last["t"] = time.perf_counter()
+        elif p.phase == "cache" and p.step == p.steps:
+            print(f"front-end cached: {p.steps} patches ({time.perf_counter() - last['t']:.0f} s)", flush=True)
             last["t"] = time.perf_counter()
 
     started = time.perf_counter()
     result = train_cnn(records, out, init=args.init, seed=args.seed, hop=args.hop, config=config, progress=progress)
     train_s = time.perf_counter() - started
 
-    classifier = load_model(out)
-    clip = np.random.default_rng(0).uniform(-0.3, 0.3, 30 * classifier.sample_rate).astype(np.float32)
-    classifier.predict_signal(clip)  # warm-up: session creation, mel basis
-    times = []
-    for _ in range(5):
-        t = time.perf_counter()
-        classifier.predict_signal(clip)
-        times.append(time.perf_counter() - t)
     m = (result.validation or {}).get("metrics", {})
     figures = {
-        "init": args.init, "seed": args.seed, "train_tracks": result.card["training"]["n_tracks"],
-        "valid_tracks": m.get("n_tracks"), "valid_accuracy": m.get("accuracy"),
-        "valid_balanced_accuracy": m.get("balanced_accuracy"), "best_epoch": result.card["model"]["best_epoch"],
+        "kind": "cnn", "init": args.init, "fine_tune": result.card["model"].get("fine_tune"), "seed": args.seed,
+        "stop_on": args.stop_on, "stop_tracks": result.card["training"]["early_stopping"]["n_tracks"],
+        "train_tracks": result.card["training"]["n_tracks"], "valid_tracks": m.get("n_tracks"),
+        "valid_accuracy": m.get("accuracy"), "valid_balanced_accuracy": m.get("balanced_accuracy"),
+        "valid_log_loss": m.get("log_loss"), "best_epoch": result.card["model"]["best_epoch"],
         "epochs_run": result.card["model"]["epochs_run"], "train_seconds": round(train_s, 1),
         "model_bytes": out.stat().st_size, "parameters": result.card["model"]["parameters"],
-        "ms_per_30s_clip": round(1000 * float(np.median(times)), 1), "torch_threads": args.threads,
+        "ms_per_30s_clip": clip_inference_ms(out), "torch_threads": args.threads,
     }
-    if args.json:
-        print(json.dumps(figures))
-    else:
-        for k, v in figures.items():
-            print(f"{k:>24}: {v}")
+    report(figures, args.results, args.json)
 
 
 if __name__ == "__main__":

@@ -189,18 +189,16 @@ def train(
     gets :class:`~genrekit.models.cnn.train.CNNProgress`). ``model="ensemble"``
     combines the model files ``members`` (weights fit on the valid split).
     """
-    if model in ("cnn", "ensemble") and card_extra:
-        raise ValueError(f"card_extra is not supported for model={model!r}")
     if model == "cnn":
         from genrekit.models.cnn import train_cnn
 
         return train_cnn(source, out, init=init, epochs=epochs, seed=seed, hop=hop, aggregation=aggregation,
-                         use_all=use_all, config=cnn_config, progress=progress)
+                         use_all=use_all, config=cnn_config, progress=progress, card_extra=card_extra)
     if model == "ensemble":
         from genrekit.models.ensemble import train_ensemble
 
         return train_ensemble(source, out, list(members or []), window=window, hop=hop, aggregation=aggregation,
-                              cache_dir=cache_dir, jobs=jobs, progress=progress)
+                              cache_dir=cache_dir, jobs=jobs, progress=progress, seed=seed, card_extra=card_extra)
     from genrekit.features import get_feature_set
     from genrekit.models import bundle, classic
     from genrekit.store import compute_features

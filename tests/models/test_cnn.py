@@ -13,8 +13,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from synth import sine, white_noise
-
 TINY = {"batch_size": 4, "max_steps": 2, "crops_per_track": 2, "arch": {"channels": [4, 8]}}
 
 
@@ -47,44 +45,7 @@ def cnn_model(torch, tiny_collection: Path, tmp_path_factory: pytest.TempPathFac
     return result
 
 
-# ----------------------------------------------------------------------------- feature sets (no torch)
-
-
-def test_logmel_sets_are_registered_with_the_network_input_shape():
-    from genrekit.features import available_feature_sets, get_feature_set
-
-    assert {"logmel", "musicnn_mel"} <= set(available_feature_sets())
-    fs = get_feature_set("logmel")
-    assert fs.shape == (130, 96) and len(fs.columns) == 130 * 96
-    assert abs(fs.patch_seconds - 3.0) < 0.01
-    y = sine(440.0, seconds=3.0)
-    row = fs.extract(y, 22050)
-    assert row.shape == (130 * 96,) and np.isfinite(row).all() and row.min() >= 0.0
-    # a 440 Hz tone puts its energy in one low band in every frame, not in the top bands
-    patch = row.reshape(130, 96)
-    assert patch[:, :40].max() > 10 * patch[:, 80:].max()
-
-
-def test_musicnn_mel_is_exactly_musicnns_own_first_patch():
-    from genrekit.features import get_feature_set
-    from genrekit.musicnn import frontend
-    from genrekit.musicnn.weights import mel_basis
-
-    fs = get_feature_set("musicnn_mel")
-    y = white_noise(seconds=3.5, seed=1, sr=16000)
-    want, _ = frontend.signal_patches(y, mel_basis())
-    got = fs.extract(y, 16000).reshape(fs.shape)
-    np.testing.assert_allclose(got, want[0], rtol=1e-6, atol=1e-6)
-
-
-def test_short_windows_are_repeat_padded_and_wrong_rates_refused():
-    from genrekit.features import get_feature_set
-
-    fs = get_feature_set("logmel")
-    y = sine(220.0, seconds=1.0)
-    np.testing.assert_array_equal(fs.extract(y, 22050), fs.extract(np.tile(y, 4)[: 66048], 22050))
-    with pytest.raises(ValueError, match="22050 Hz"):
-        fs.extract(y, 16000)
+# ----------------------------------------------------------------------------- without torch
 
 
 def test_training_a_cnn_without_torch_names_the_extra(monkeypatch):
@@ -124,6 +85,28 @@ def test_scratch_cnn_exports_to_onnx_with_the_same_probabilities(torch):
     np.testing.assert_allclose(got.sum(axis=1), 1.0, atol=1e-5)
     np.testing.assert_allclose(got, want, atol=1e-5)
     assert np.ptp(got, axis=0).max() > 1e-4  # the inputs do change the answer
+
+
+def test_float16_weights_halve_the_file_and_keep_the_probabilities(torch):
+    from onnx import TensorProto
+
+    from genrekit.models.cnn.arch import SmallVGG
+    from genrekit.models.cnn.export import check_export, export_onnx, store_weights_as_float16
+
+    torch.manual_seed(1)
+    net = SmallVGG(4, n_mels=32, channels=(16, 32, 64))
+    _randomise_batch_norms(net, torch)
+    full = export_onnx(net, 50, 32, ["a", "b", "c", "d"])
+    half = store_weights_as_float16(full)
+    assert len(half.SerializeToString()) < 0.6 * len(full.SerializeToString())
+    big = [i for i in half.graph.initializer if np.prod(i.dims) >= 1024]
+    assert big and all(i.data_type == TensorProto.FLOAT16 for i in big)
+    assert {i.name for i in full.graph.initializer if i.data_type == TensorProto.FLOAT16} == set()  # input untouched
+    X = np.random.default_rng(1).random((6, 50 * 32)).astype(np.float32) * 3
+    err = check_export(half, net, X, 50, 32, atol=1e-2)
+    assert 0 < err < 1e-2  # float16 rounding is visible, and small
+    with pytest.raises(ValueError, match="not faithful"):
+        check_export(half, net, X, 50, 32, atol=err / 2)
 
 
 def test_torch_musicnn_reproduces_the_onnx_musicnn(torch, musicnn_weights):
@@ -234,9 +217,10 @@ def test_musicnn_fine_tuning_runs_and_keeps_the_pretrained_front_end_frozen_firs
     from genrekit.predict import load_model
 
     config = {"batch_size": 2, "max_steps": 1, "crops_per_track": 1, "freeze_epochs": 1}
-    result = train_cnn(tiny_collection, tmp_path / "mn.genre", init="musicnn", epochs=1, seed=0, config=config)
+    result = train_cnn(tiny_collection, tmp_path / "mn.genre", init="musicnn", epochs=2, seed=0, config=config)
     card = result.card
     assert card["feature_set"]["name"] == "musicnn_mel" and card["model"]["architecture"] == "MusicnnNet"
+    assert card["model"]["fine_tune"] == "midend" and card["model"]["export_max_abs_diff"] < 1e-4
     assert card["model"]["pretrained"]["model"] == "MSD_musicnn"
     assert card["windowing"]["window"] == pytest.approx(2.976)
     assert load_model(result.path).predict(tiny_collection.parent / "tones" / "tone4.wav").genre in {"noise", "tones"}
@@ -257,6 +241,108 @@ def test_frozen_musicnn_layers_do_not_move(torch, musicnn_weights):
     assert torch.equal(net.frontend["timbral74"].conv.weight, before)
     assert torch.equal(net.input_bn.running_mean, mean_before)  # frozen batch norms keep their statistics
     assert net.head.weight.grad is not None
+
+
+def test_musicnn_splits_into_front_end_and_back_end(torch, musicnn_weights):
+    from genrekit.models.cnn.arch import MusicnnNet, load_musicnn
+
+    net = load_musicnn(MusicnnNet(3), musicnn_weights).eval()
+    mel = torch.rand(2, 187, 96) * 3
+    with torch.inference_mode():
+        front = net.front_end(mel)
+        assert front.shape == (2, 561, 187)
+        torch.testing.assert_close(net.back_end(front), net(mel))
+
+
+@pytest.mark.parametrize(("level", "moving", "still"), [
+    ("head", {"head"}, {"input_bn", "frontend", "midend", "pool_bn", "dense", "dense_bn"}),
+    ("midend", {"head", "midend", "dense", "dense_bn", "pool_bn"}, {"input_bn", "frontend"}),
+    ("all", {"head", "midend", "dense", "frontend"}, set()),
+])
+def test_fine_tune_level_decides_which_pretrained_layers_learn(torch, musicnn_weights, level, moving, still):
+    from genrekit.models.cnn.arch import MusicnnNet, load_musicnn
+
+    net = load_musicnn(MusicnnNet(2, fine_tune=level), musicnn_weights)
+    assert net.frozen_front_end == (level != "all")
+    net.set_pretrained_trainable(True)
+    net.train()
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    opt = torch.optim.SGD([p for g in net.param_groups(0.1, 1.0) for p in g["params"]], lr=0.1)
+    loss = torch.nn.functional.cross_entropy(net(torch.rand(4, 187, 96) * 3), torch.tensor([0, 1, 0, 1]))
+    loss.backward()
+    opt.step()
+    changed = {k.split(".")[0] for k, v in net.state_dict().items() if not torch.equal(v, before[k])}
+    assert moving <= changed
+    assert not (still & changed)  # neither weights nor batch-norm statistics of frozen layers move
+
+
+def test_cached_front_end_holds_what_the_network_computes(torch, musicnn_weights, tiny_collection: Path):
+    from genrekit.audio import Windowing
+    from genrekit.datasets import load_dataset
+    from genrekit.models.cnn.arch import MusicnnNet, load_musicnn
+    from genrekit.models.cnn.train import CNNConfig, _CachedFrontEnd, _decode, _train_tracks, _valid_windows
+    from genrekit.models.cnn.train import feature_set_for
+
+    fs = feature_set_for("musicnn")
+    records = [r for r in load_dataset(tiny_collection) if r.split == "train"][:2]
+    label_index = {"noise": 0, "tones": 1}
+    decoded = _decode(records, fs, label_index, [], lambda *_: None)
+    tracks = _train_tracks(decoded, fs, label_index)
+    valid = _valid_windows(decoded, fs, Windowing(window=fs.patch_seconds))
+    net = load_musicnn(MusicnnNet(2), musicnn_weights)
+    cfg = CNNConfig(init="musicnn", cache_stride=0.5, gain_db=0.0)
+    seen = []
+    cache = _CachedFrontEnd(net, tracks, valid, fs, cfg, seed=0, report=seen.append)
+
+    # patches start every 0.5 s, and the last one ends at the track's end
+    for mel, front in zip(tracks.mels, cache.front):
+        last = len(mel) - fs.n_frames
+        starts = sorted({*range(0, last + 1, round(0.5 * fs.sample_rate / fs.hop_length)), last})
+        assert len(front) == len(starts) and front.dtype == torch.float16
+        with torch.inference_mode():
+            want = net.eval().front_end(torch.from_numpy(fs.compress(mel[last:last + fs.n_frames]))[None])[0]
+        torch.testing.assert_close(front[-1].float(), want, rtol=1e-2, atol=1e-2)
+    assert cache.held_out_front.shape == (len(valid.X), 561, fs.n_frames)
+    assert seen[-1].phase == "cache" and seen[-1].step == seen[-1].steps == sum(map(len, cache.front)) + len(valid.X)
+    # validation from the cache agrees with the full network on the prediction patches
+    from genrekit.models.cnn.export import torch_probabilities
+
+    np.testing.assert_allclose(cache.held_out_probabilities(), torch_probabilities(net, valid.X, fs.n_frames, fs.n_mels),
+                               atol=1e-2)
+
+
+def test_early_stopping_holds_out_train_tracks_and_leaves_valid_unseen(torch, tiny_collection: Path, tmp_path: Path):
+    from genrekit.datasets import load_dataset
+    from genrekit.models.cnn.train import CNNConfig, _stopping_split, train_cnn
+
+    train_records = [r for r in load_dataset(tiny_collection) if r.split == "train"]
+    decoded = [(r, None) for r in train_records]
+    fit, stop = _stopping_split(decoded, CNNConfig(stop_fraction=0.25), seed=0)
+    assert stop and fit and len(fit) + len(stop) == len(train_records)
+    assert not {r.group for r, _ in fit} & {r.group for r, _ in stop}
+    assert {r.label for r, _ in stop} == {r.label for r in train_records}  # stratified
+    assert _stopping_split(decoded, CNNConfig(stop_on="valid"), seed=0) == (decoded, [])
+
+    honest = train_cnn(tiny_collection, tmp_path / "a.genre", epochs=1, seed=0, config=TINY).card
+    assert honest["training"]["early_stopping"]["on"] == "train"
+    assert honest["training"]["n_tracks"] + honest["training"]["early_stopping"]["n_tracks"] == len(train_records)
+    assert "unseen" in honest["validation"]["note"]
+    on_valid = train_cnn(tiny_collection, tmp_path / "b.genre", epochs=1, seed=0, config=TINY | {"stop_on": "valid"}).card
+    assert on_valid["training"]["n_tracks"] == len(train_records)
+    assert "optimistic" in on_valid["validation"]["note"]
+    with pytest.raises(ValueError, match="stop_on"):
+        train_cnn(tiny_collection, tmp_path / "c.genre", epochs=1, config=TINY | {"stop_on": "test"})
+
+
+def test_cli_fine_tune_is_only_for_musicnn(tiny_collection: Path, tmp_path: Path):
+    from typer.testing import CliRunner
+
+    from genrekit.cli import app
+
+    result = CliRunner().invoke(app, ["train", str(tiny_collection), "--model", "cnn", "--fine-tune", "head",
+                                      "--out", str(tmp_path / "x.genre"), "--quiet"])
+    assert result.exit_code == 2 and "--fine-tune is for --model cnn --init musicnn" in result.output
+    assert not (tmp_path / "x.genre").exists()
 
 
 def test_cli_trains_a_cnn(torch, tiny_collection: Path, tmp_path: Path):

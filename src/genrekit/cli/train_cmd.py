@@ -33,13 +33,16 @@ def train(
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Processes for feature extraction."),
     cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="Feature cache (default: $GENREKIT_CACHE or ~/.cache/genrekit)."),
     init: str = typer.Option("scratch", "--init", help="cnn: scratch (small VGG on log-mel) or musicnn (fine-tune the pretrained musicnn)."),
-    epochs: Optional[int] = typer.Option(None, "--epochs", min=1, help="cnn: most epochs (early stopping on valid balanced accuracy; default 40)."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", min=1, help="cnn: most epochs (early stopping on the balanced accuracy of a fifth of the train tracks, held out; default 40)."),
+    stop_on: str = typer.Option("train", "--stop-on", help="cnn: early stopping on held-out train tracks (train: the valid figures stay honest) or on the valid split (valid: optimistic)."),
+    fine_tune: Optional[str] = typer.Option(None, "--fine-tune", help="cnn --init musicnn: how deep training reaches: head, backend, midend (default: the front-end stays frozen and is computed once) or all (slow on a CPU)."),
     members: Optional[list[Path]] = typer.Option(None, "--members", help="ensemble: the model files to combine (--members A.genre B.genre ...)."),
     as_json: bool = typer.Option(False, "--json", help="Print the model card as JSON."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Train on the collection's train split, score its valid split, write one .genre file."""
     from genrekit.errors import GenrekitError
+    from genrekit.models.cnn import FINE_TUNE_LEVELS
     from genrekit.training import train as run_train
 
     if model not in MODELS:
@@ -58,7 +61,11 @@ def train(
     if model == "cnn" and window is not None:
         error_console.print("[red]error:[/red] a cnn's window is its input patch (3 s); set the prediction hop with --hop")
         raise typer.Exit(EXIT_USAGE)
+    if fine_tune is not None and (model != "cnn" or init != "musicnn" or fine_tune not in FINE_TUNE_LEVELS):
+        error_console.print(f"[red]error:[/red] --fine-tune is for --model cnn --init musicnn, one of {', '.join(FINE_TUNE_LEVELS)}")
+        raise typer.Exit(EXIT_USAGE)
     options = {"hpss": False} if no_hpss else {}
+    cnn_config = {"stop_on": stop_on, **({"arch": {"fine_tune": fine_tune}} if fine_tune else {})} if model == "cnn" else None
     try:
         if model == "cnn":
             try:
@@ -74,7 +81,7 @@ def train(
                 source, out, feature_set=feature_set, feature_options=options, model=model,
                 window=window if window is not None or model == "ensemble" else 30.0, hop=hop, aggregation=aggregation, search=search,
                 use_all=use_all, seed=seed, cache_dir=cache_dir, jobs=jobs, progress=progress, init=init,
-                epochs=epochs, members=member_files,
+                epochs=epochs, members=member_files, cnn_config=cnn_config,
             )
     except (GenrekitError, ValueError) as error:
         error_console.print(f"[red]error:[/red] {error}")
@@ -97,6 +104,13 @@ def train(
         m = result.validation["metrics"]
         console.print(f"valid split ({m['n_tracks']} tracks): accuracy {m['accuracy']:.3f}, "
                       f"balanced accuracy {m['balanced_accuracy']:.3f}, log loss {m['log_loss']:.3f}, ECE {m['ece']:.3f}")
+        oof = result.validation.get("out_of_fold")
+        if oof and "metrics" in oof:
+            o = oof["metrics"]
+            console.print(f"out of fold ({oof['folds']} grouped folds, weights refit per fold): accuracy "
+                          f"{o['accuracy']:.3f}, balanced accuracy {o['balanced_accuracy']:.3f}, log loss {o['log_loss']:.3f}")
+        elif oof:
+            console.print(f"out of fold: skipped ({oof['skipped']})")
     else:
         console.print("no valid split: nothing was held out (use a collection with splits to measure the model)")
 
@@ -116,15 +130,17 @@ def cnn_progress(*, quiet: bool = False) -> Iterator[Callable[[Any], None]]:
         def update(p: Any) -> None:
             if p.phase == "decode":
                 bar.update(task, description="decoding", completed=p.step, total=p.steps)
+            elif p.phase == "cache":
+                bar.update(task, description="front-end (once)", completed=p.step, total=p.steps)
             elif p.phase == "train":
                 bar.update(task, description=f"epoch {p.epoch}/{p.epochs}", completed=p.step, total=p.steps,
                            info=f"loss {p.loss:.3f} {last['valid']}")
             else:
                 m = p.metrics or {}
-                last["valid"] = f"| valid bal. acc {m.get('balanced_accuracy', float('nan')):.3f}"
+                last["valid"] = f"| held-out bal. acc {m.get('balanced_accuracy', float('nan')):.3f}"
                 bar.update(task, info=f"loss {p.loss:.3f} {last['valid']}")
                 if not bar.disable:
-                    error_console.print(f"epoch {p.epoch}: loss {p.loss:.3f}, valid accuracy "
+                    error_console.print(f"epoch {p.epoch}: loss {p.loss:.3f}, held-out accuracy "
                                         f"{m.get('accuracy', float('nan')):.3f}, balanced {m.get('balanced_accuracy', float('nan')):.3f}")
 
         yield update

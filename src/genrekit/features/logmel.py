@@ -58,7 +58,6 @@ class LogMelFeatureSet(FeatureSet):
         self.n_frames = int(n_frames) if n_frames is not None else 1 + int(round(seconds * sample_rate)) // hop_length
         if self.n_frames < 1:
             raise ValueError("a patch needs at least one frame")
-        self._basis: np.ndarray | None = None
         self._columns = tuple(
             Column(f"mel_t{t:03d}_f{f:02d}", f"log10(1 + 10000 * mel power) of frame {t}, mel band {f}")
             for t in range(self.n_frames) for f in range(self.n_mels)
@@ -83,16 +82,14 @@ class LogMelFeatureSet(FeatureSet):
                 "n_mels": self.n_mels, "n_frames": self.n_frames}
 
     def mel_basis(self) -> np.ndarray:
-        """``(n_mels, 1 + n_fft // 2)`` float32 Slaney mel filter bank (computed once)."""
-        if self._basis is None:
-            import librosa
+        """``(n_mels, 1 + n_fft // 2)`` float32 Slaney mel filter bank, librosa's weights without importing librosa.
 
-            self._basis = librosa.filters.mel(sr=self.sample_rate, n_fft=self.n_fft, n_mels=self.n_mels,
-                                              dtype=np.float32)
-        return self._basis
+        Prediction with a CNN then never imports librosa (and numba): over a
+        second saved on every command.
+        """
+        from genrekit.features.spectrogram import mel_filterbank
 
-    def __getstate__(self) -> dict[str, Any]:  # pickled for the feature store's worker processes
-        return self.__dict__ | {"_basis": None}
+        return mel_filterbank(self.sample_rate, self.n_fft, self.n_mels)
 
     def mel_power(self, y: np.ndarray) -> np.ndarray:
         """Mel power ``(n_frames_total, n_mels)`` float32 of a whole signal (repeat-padded to one patch).

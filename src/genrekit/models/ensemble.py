@@ -19,10 +19,17 @@ File layout: the members are stored whole inside the ensemble's zip, member
 
 Weights: ``equal``, or ``fit`` (default): non-negative weights summing to 1
 that minimise the track-level log loss of the ensemble on the collection's
-**valid split**. Members that chose their epoch or hyper-parameters on the
-same split make those weights (and the ensemble's valid figures) optimistic;
-the card says so. Out-of-fold fitting would need the members retrained per
-fold and is not done here.
+**valid split**. The ensemble's ``validation.metrics`` use those same weights on
+the same tracks, so they are optimistic; the card says so. How well the weight
+fitting itself generalises is measured out of fold
+(``validation.out_of_fold``, :func:`out_of_fold_scores`): the valid tracks are
+cut into grouped, stratified folds (a group, e.g. an artist, stays in one
+fold), weights are fit on the other folds and applied to the held-out one,
+and the held-out probabilities are scored like any validation. The shipped
+weights are still the ones fit on the whole valid split. What stays
+optimistic even out of fold: the members' own choices (a CNN's epoch, a
+searched hyper-parameter) made on this split, since refitting those per fold
+would mean retraining the members.
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 
@@ -232,18 +239,90 @@ def fit_weights(blocks: np.ndarray, y: np.ndarray, *, l2: float = 1e-3) -> np.nd
     return w / w.sum()
 
 
+def n_out_of_fold(y: Sequence[Any], groups: Sequence[Any], n_folds: int = 5) -> tuple[int, str]:
+    """How many grouped folds the tracks allow, and why fewer than ``n_folds`` (``""`` if not).
+
+    ``y`` ``(n_tracks,)`` labels, ``groups`` ``(n_tracks,)`` group ids. At most
+    ``n_folds``, and at most the fewest distinct groups any label present has,
+    so stratified grouped folds can give every fold each label. Below 2 there
+    is nothing to hold out.
+    """
+    if n_folds < 2:
+        raise ValueError(f"n_folds must be >= 2, got {n_folds}")
+    y, groups = np.asarray(y), np.asarray(groups)
+    if len(y) != len(groups):
+        raise ValueError(f"y has {len(y)} tracks but groups has {len(groups)}")
+    if not len(y):
+        return 0, "no tracks"
+    per_label = {str(label): len(np.unique(groups[y == label])) for label in np.unique(y)}
+    fewest = min(per_label, key=per_label.__getitem__)
+    k = min(n_folds, per_label[fewest])
+    if k >= n_folds:
+        return k, ""
+    why = f"label {fewest!r} has {per_label[fewest]} group(s) in the valid split"
+    return k, (f"{why}: {k} folds instead of {n_folds}" if k >= 2 else f"{why}: too few for 2 grouped folds")
+
+
+class OutOfFold(NamedTuple):
+    """Result of :func:`out_of_fold_scores`."""
+
+    probs: np.ndarray
+    """``(n_tracks, L)``: each track's ensemble probabilities, with weights fit without its fold."""
+    weights: np.ndarray
+    """``(K, M)``: the weights fit for each fold (on the other folds' tracks)."""
+    fold: np.ndarray
+    """``(n_tracks,)``: the fold that held each track out (index into ``weights``)."""
+
+
+def out_of_fold_scores(track_blocks: np.ndarray, y: np.ndarray, groups: Sequence[Any], *,
+                       n_folds: int = 5, seed: int | None = 0) -> OutOfFold:
+    """Held-out ensemble probabilities: weights fit on the other folds, applied to each fold in turn.
+
+    ``track_blocks``: ``(n_tracks, M, L)`` member probabilities per track; ``y``:
+    ``(n_tracks,)`` label indices; ``groups``: ``(n_tracks,)`` group ids (tracks
+    of a group stay in one fold). Folds: ``StratifiedGroupKFold`` shuffled by
+    ``seed`` (:func:`genrekit.evaluation.grouped_folds`), ``n_folds`` reduced
+    as :func:`n_out_of_fold` says; raises ``ValueError`` when fewer than 2 are possible.
+    """
+    from genrekit.evaluation import grouped_folds
+
+    blocks = np.asarray(track_blocks, dtype=np.float64)
+    if blocks.ndim != 3:
+        raise ValueError(f"track_blocks must be 3-D (n_tracks, n_members, n_labels), got shape {blocks.shape}")
+    y = np.asarray(y, dtype=int)
+    if y.shape != (len(blocks),):
+        raise ValueError(f"y must hold one label index per track ({len(blocks)}), got shape {y.shape}")
+    groups = np.asarray(groups)
+    k, why = n_out_of_fold(y, groups, n_folds)
+    if k < 2:
+        raise ValueError(f"cannot fit ensemble weights out of fold: {why}")
+    probs = np.empty((len(blocks), blocks.shape[2]))
+    fold = np.full(len(blocks), -1)
+    weights = []
+    for i, (fit_idx, held) in enumerate(grouped_folds(y, groups, n_splits=k, seed=seed)):
+        w = fit_weights(blocks[fit_idx], y[fit_idx])
+        p = np.einsum("nml,m->nl", blocks[held], w)
+        probs[held] = p / p.sum(axis=1, keepdims=True)
+        fold[held] = i
+        weights.append(w)
+    return OutOfFold(probs=probs, weights=np.stack(weights), fold=fold)
+
+
 # ----------------------------------------------------------------------------- training
 
 
 def train_ensemble(source: Any, out: str | os.PathLike[str], members: Sequence[str | os.PathLike[str]], *,
                    weighting: str = "fit", window: float | None = 30.0, hop: float | None = None,
                    aggregation: str = "mean", cache_dir: str | os.PathLike[str] | None = None, jobs: int = 1,
-                   progress: Any = None) -> Any:
+                   progress: Any = None, oof_folds: int = 5, seed: int = 0,
+                   card_extra: dict[str, Any] | None = None) -> Any:
     """Combine the model files ``members`` into one ensemble file at ``out``.
 
     ``weighting``: ``fit`` (on ``source``'s valid split, see the module docstring) or ``equal``.
     ``window``: the ensemble's analysis window in seconds (at least every member's window;
-    ``None`` = whole files). Validation metrics are computed on the valid split when there is one.
+    ``None`` = whole files). Validation metrics are computed on the valid split when there is one;
+    with ``fit``, also out of fold (``validation.out_of_fold``: up to ``oof_folds`` grouped
+    folds shuffled by ``seed``, see :func:`out_of_fold_scores`).
     Returns a :class:`genrekit.training.TrainResult`.
     """
     from collections import Counter
@@ -257,6 +336,8 @@ def train_ensemble(source: Any, out: str | os.PathLike[str], members: Sequence[s
         raise ValueError(f"unknown weighting {weighting!r}; choose from {', '.join(WEIGHTINGS)}")
     if len(members) < 2:
         raise ValueError("an ensemble needs at least two member model files (--members A.genre B.genre ...)")
+    if oof_folds < 2:
+        raise ValueError(f"oof_folds must be >= 2, got {oof_folds}")
     models = [bundle.load_model(p) for p in members]
     for p, mdl in zip(members, models):
         if is_ensemble(mdl.card):
@@ -285,9 +366,12 @@ def train_ensemble(source: Any, out: str | os.PathLike[str], members: Sequence[s
         n_windows = len(data)
         blocks = data.X.astype(np.float64).reshape(len(data), len(models), len(labels))
         if weighting == "fit":
-            _, track_blocks = _track_blocks(blocks, data.paths, aggregation)
+            track_ids, track_blocks = _track_blocks(blocks, data.paths, aggregation)
             truth = _track_truth(data)
-            weights = fit_weights(track_blocks, np.array([labels.index(t) for t in truth]))
+            y_idx = np.array([labels.index(t) for t in truth])
+            weights = fit_weights(track_blocks, y_idx)
+            out_of_fold = _out_of_fold_summary(data, blocks, track_ids, track_blocks, y_idx, labels, aggregation,
+                                               n_folds=oof_folds, seed=seed)
         probs = np.einsum("nml,m->nl", blocks, weights)
         probs /= probs.sum(axis=1, keepdims=True)
         track_metrics, _, window_metrics = track_scores(data, probs, labels, aggregation)
@@ -299,6 +383,8 @@ def train_ensemble(source: Any, out: str | os.PathLike[str], members: Sequence[s
             track_metrics, window_metrics,
             note="weights were fit on this split: these figures are optimistic" if weighting == "fit" else "equal weights",
         ) | {"members": member_scores}
+        if weighting == "fit":
+            validation["out_of_fold"] = out_of_fold
     elif weighting == "fit":
         raise DatasetError(f"{source}: no valid split to fit the ensemble weights on; use equal weighting")
 
@@ -321,6 +407,7 @@ def train_ensemble(source: Any, out: str | os.PathLike[str], members: Sequence[s
                      "tracks_per_label": dict(sorted(Counter(str(r.label) for r in valid_records).items())),
                      "n_windows": n_windows, "failed_files": len(failures)},
         "validation": validation or {"split": "none", "note": "no valid split: nothing was measured"},
+        **(card_extra or {}),
     }
     path = bundle.save_model(out, proto, card, extra_members=extra)
     return TrainResult(path=Path(path), card=bundle.read_card(path), validation=validation, failures=failures)
@@ -334,6 +421,35 @@ def _track_blocks(blocks: np.ndarray, paths: np.ndarray, aggregation: str) -> tu
     return per_member[0][0], np.stack([p for _, p in per_member], axis=1)
 
 
+def _out_of_fold_summary(data: Any, blocks: np.ndarray, track_ids: np.ndarray, track_blocks: np.ndarray,
+                         y: np.ndarray, labels: Sequence[str], aggregation: str, *, n_folds: int,
+                         seed: int) -> dict[str, Any]:
+    """The card's ``validation.out_of_fold``: track metrics with each track's weights fit without its fold.
+
+    Each fold's weights are applied to its tracks' windows, which are then
+    aggregated and scored exactly as the full-split figures are (:func:`genrekit.training.track_scores`).
+    """
+    from genrekit.training import _headline, track_scores
+
+    group_of = dict(zip(data.paths, data.groups))
+    groups = np.array([str(group_of[t]) for t in track_ids], dtype=object)
+    k, why = n_out_of_fold(np.asarray(labels, dtype=object)[y], groups, n_folds)  # label names in the reason
+    if k < 2:
+        return {"skipped": f"{why} (grouped_by: group)"}
+    oof = out_of_fold_scores(track_blocks, y, groups, n_folds=k, seed=seed)
+    row_of = {t: i for i, t in enumerate(track_ids)}
+    window_weights = oof.weights[oof.fold[[row_of[p] for p in data.paths]]]  # (n_windows, M)
+    probs = np.einsum("nml,nm->nl", blocks, window_weights)
+    probs /= probs.sum(axis=1, keepdims=True)
+    track_metrics, _, _ = track_scores(data, probs, labels, aggregation)
+    summary = {"folds": k, "grouped_by": "group", "seed": seed, "level": "track",
+               "metrics": _headline(track_metrics),
+               "weights_per_fold": [[float(w) for w in ws] for ws in oof.weights],
+               "note": "weights fit on the other folds of the valid split; members' own choices "
+                       "(e.g. a CNN's epoch) were still made on this split"}
+    return summary | ({"folds_reduced": why} if why else {})
+
+
 def _track_truth(data: Any) -> list[str]:
     from genrekit.evaluation import aggregate_windows
 
@@ -342,5 +458,5 @@ def _track_truth(data: Any) -> list[str]:
     return [str(truth[t]) for t in ids]
 
 
-__all__ = ["EnsembleFeatureSet", "combiner_onnx", "ensemble_feature_set", "fit_weights", "is_ensemble",
-           "member_files", "train_ensemble"]
+__all__ = ["EnsembleFeatureSet", "OutOfFold", "combiner_onnx", "ensemble_feature_set", "fit_weights", "is_ensemble",
+           "member_files", "n_out_of_fold", "out_of_fold_scores", "train_ensemble"]

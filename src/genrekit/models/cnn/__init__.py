@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 TORCH_HINT = "training CNNs needs torch: pip install 'genrekit[train]'"
+FINE_TUNE_LEVELS = ("head", "backend", "midend", "all")  # how deep ``--init musicnn`` training reaches
 
 
 def train_cnn(*args: Any, **kwargs: Any) -> Any:
@@ -27,4 +28,4 @@ def train_cnn(*args: Any, **kwargs: Any) -> Any:
     return _train_cnn(*args, **kwargs)
 
 
-__all__ = ["TORCH_HINT", "train_cnn"]
+__all__ = ["FINE_TUNE_LEVELS", "TORCH_HINT", "train_cnn"]

@@ -23,6 +23,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from genrekit.models.cnn import FINE_TUNE_LEVELS
+
 BN_EPSILON = 1e-3  # musicnn's (TensorFlow's) batch-norm epsilon
 BN_MOMENTUM = 0.01  # TensorFlow's default decay 0.99, in torch's convention
 
@@ -83,14 +85,29 @@ class _MidendConv(nn.Module):
 class MusicnnNet(nn.Module):
     """musicnn with a genre head: log-mel ``(N, T, 96)`` -> genre logits ``(N, n_classes)``.
 
+    ``fine_tune`` says how deep training reaches: ``head`` (the new head
+    only), ``backend`` (+ pooling batch norm and the 200-unit dense layer),
+    ``midend`` (+ the three mid-end convolutions) or ``all`` (+ the input batch
+    norm and front-end). Layers below that level stay frozen throughout, their
+    batch norms on their pretrained statistics. When the front-end is frozen
+    (every level but ``all``) training can run from cached front-end outputs
+    (:meth:`front_end` once per patch, :meth:`back_end` every step): the
+    front-end is ~95 % of musicnn's compute, which is what makes fine-tuning
+    fit a CPU budget.
+
     ``tags`` keeps musicnn's 50-tag output layer (for the parity test with
     :mod:`genrekit.musicnn.graph`); it is not used for genres.
     """
 
     PRETRAINED = ("input_bn", "frontend", "midend", "pool_bn", "dense", "dense_bn")
+    _TUNED_PRETRAINED = {"head": (), "backend": ("pool_bn", "dense", "dense_bn"),
+                         "midend": ("midend", "pool_bn", "dense", "dense_bn"), "all": PRETRAINED}
 
-    def __init__(self, n_classes: int, dropout: float = 0.5) -> None:
+    def __init__(self, n_classes: int, dropout: float = 0.5, fine_tune: str = "midend") -> None:
         super().__init__()
+        if fine_tune not in FINE_TUNE_LEVELS:
+            raise ValueError(f"unknown fine_tune {fine_tune!r}; choose from {', '.join(FINE_TUNE_LEVELS)}")
+        self.fine_tune = fine_tune
         self.input_bn = nn.BatchNorm2d(1, eps=BN_EPSILON, momentum=BN_MOMENTUM)
         self.frontend = nn.ModuleDict({
             "timbral74": _FrontendBranch((7, 38), 204, (3, 3)),
@@ -107,11 +124,19 @@ class MusicnnNet(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(200, n_classes)
         self.tags: nn.Linear | None = None
+        self.set_pretrained_trainable(False)
 
-    def penultimate(self, mel: torch.Tensor) -> torch.Tensor:
-        """The 200-unit penultimate layer (batch-normalised ReLU), ``(N, 200)``."""
+    @property
+    def frozen_front_end(self) -> bool:
+        """True when the input batch norm and front-end never train (their outputs can be cached)."""
+        return self.fine_tune != "all"
+
+    def front_end(self, mel: torch.Tensor) -> torch.Tensor:
+        """Input batch norm and the five front-end branches: ``(N, T, 96)`` -> ``(N, 561, T)``."""
         x = self.input_bn(mel.unsqueeze(1))  # (N, 1, T, 96)
-        front = torch.cat([branch(x) for branch in self.frontend.values()], dim=1)  # (N, 561, T)
+        return torch.cat([branch(x) for branch in self.frontend.values()], dim=1)
+
+    def _penultimate_from_front(self, front: torch.Tensor) -> torch.Tensor:
         m1 = self.midend["midend1"](front)
         m2 = self.midend["midend2"](m1) + m1
         m3 = self.midend["midend3"](m2) + m2
@@ -121,28 +146,47 @@ class MusicnnNet(nn.Module):
         pooled = self.dropout(self.pool_bn(pooled))
         return self.dense_bn(F.relu(self.dense(pooled)))
 
-    def forward(self, mel: torch.Tensor) -> torch.Tensor:
-        return self.head(self.dropout(self.penultimate(mel)))
+    def back_end(self, front: torch.Tensor) -> torch.Tensor:
+        """Genre logits from front-end outputs ``(N, 561, T)``: mid-end, pooling, dense layer, head."""
+        return self.head(self.dropout(self._penultimate_from_front(front)))
 
-    def pretrained_parameters(self) -> list[nn.Parameter]:
-        return [p for name in self.PRETRAINED for p in getattr(self, name).parameters()]
+    def penultimate(self, mel: torch.Tensor) -> torch.Tensor:
+        """The 200-unit penultimate layer (batch-normalised ReLU), ``(N, 200)``."""
+        return self._penultimate_from_front(self.front_end(mel))
+
+    def forward(self, mel: torch.Tensor) -> torch.Tensor:
+        return self.back_end(self.front_end(mel))
+
+    def _layers(self, names: tuple[str, ...]) -> list[nn.Module]:
+        return [getattr(self, name) for name in names]
+
+    def tuned_parameters(self) -> list[nn.Parameter]:
+        """The pretrained parameters that ``fine_tune`` lets train (after the freeze epochs)."""
+        return [p for layer in self._layers(self._TUNED_PRETRAINED[self.fine_tune]) for p in layer.parameters()]
 
     def param_groups(self, lr: float, pretrained_lr_scale: float) -> list[dict[str, Any]]:
-        """The pretrained layers learn ``pretrained_lr_scale`` times slower than the new head."""
-        return [{"params": self.pretrained_parameters(), "lr": lr * pretrained_lr_scale},
-                {"params": list(self.head.parameters()), "lr": lr}]
+        """The tuned pretrained layers learn ``pretrained_lr_scale`` times slower than the new head."""
+        groups = [{"params": list(self.head.parameters()), "lr": lr}]
+        tuned = self.tuned_parameters()
+        return groups + ([{"params": tuned, "lr": lr * pretrained_lr_scale}] if tuned else [])
 
     def set_pretrained_trainable(self, trainable: bool) -> None:
-        """Freeze (``False``) or unfreeze the pretrained layers; frozen batch norms keep their statistics."""
-        for p in self.pretrained_parameters():
-            p.requires_grad_(trainable)
-        self._frozen = not trainable
+        """Unfreeze (``True``) the layers ``fine_tune`` allows, or freeze every pretrained layer.
+
+        Frozen layers get no gradients and their batch norms keep their
+        pretrained statistics even in training mode.
+        """
+        tuned = set(self._TUNED_PRETRAINED[self.fine_tune]) if trainable else set()
+        for name in self.PRETRAINED:
+            for p in getattr(self, name).parameters():
+                p.requires_grad_(name in tuned)
+        self._trainable_pretrained = tuned
         self.train(self.training)
 
     def train(self, mode: bool = True) -> "MusicnnNet":
         super().train(mode)
-        if getattr(self, "_frozen", False):
-            for name in self.PRETRAINED:
+        for name in self.PRETRAINED:
+            if name not in getattr(self, "_trainable_pretrained", set(self.PRETRAINED)):
                 for module in getattr(self, name).modules():
                     if isinstance(module, nn.modules.batchnorm._BatchNorm):
                         module.eval()
@@ -206,4 +250,4 @@ def count_parameters(net: nn.Module) -> int:
     return int(sum(p.numel() for p in net.parameters()))
 
 
-__all__ = ["ARCHITECTURES", "MusicnnNet", "SmallVGG", "build_network", "count_parameters", "load_musicnn"]
+__all__ = ["ARCHITECTURES", "FINE_TUNE_LEVELS", "MusicnnNet", "SmallVGG", "build_network", "count_parameters", "load_musicnn"]

@@ -27,6 +27,7 @@ from torch import nn
 from genrekit.models.bundle import INPUT_NAME, OUTPUT_NAME
 
 OPSET = 17
+HALF_MIN_ELEMENTS = 1024  # smaller tensors (biases, batch-norm vectors) stay float32: they weigh nothing
 
 
 class FlatInputClassifier(nn.Module):
@@ -63,6 +64,36 @@ def export_onnx(net: nn.Module, n_frames: int, n_mels: int, labels: Sequence[str
     return proto
 
 
+def store_weights_as_float16(proto, min_elements: int = HALF_MIN_ELEMENTS):
+    """Store the large float32 weights of ``proto`` as float16, each cast back to float32 as the graph starts.
+
+    Halves a CNN's model file (musicnn fine-tuned: 2.9 -> 1.5 MB) while the
+    arithmetic stays float32: onnxruntime folds the casts once, at load.
+    Hand-written (a dozen lines) because onnxconverter-common's float16
+    conversion makes the whole graph compute in float16, which CPUs run
+    slowly and less accurately. Returns a new ``ModelProto``.
+    """
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    out = onnx.ModelProto()
+    out.CopyFrom(proto)
+    graph = out.graph
+    casts = []
+    for init in graph.initializer:
+        if init.data_type != TensorProto.FLOAT or int(np.prod(init.dims)) < min_elements:
+            continue
+        name = init.name
+        init.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(init).astype(np.float16), f"{name}__float16"))
+        casts.append(helper.make_node("Cast", [f"{name}__float16"], [name], to=TensorProto.FLOAT,
+                                      name=f"{name}__to_float32"))
+    nodes = [*casts, *graph.node]
+    del graph.node[:]
+    graph.node.extend(nodes)
+    onnx.checker.check_model(out)
+    return out
+
+
 def torch_probabilities(net: nn.Module, X: np.ndarray, n_frames: int, n_mels: int, batch: int = 32) -> np.ndarray:
     """Softmax probabilities of ``net`` (inference mode) on flat patches ``X`` ``(n, n_frames * n_mels)``."""
     wrapper = FlatInputClassifier(net, n_frames, n_mels)
@@ -90,4 +121,4 @@ def check_export(proto, net: nn.Module, X: np.ndarray, n_frames: int, n_mels: in
     return err
 
 
-__all__ = ["FlatInputClassifier", "check_export", "export_onnx", "torch_probabilities"]
+__all__ = ["FlatInputClassifier", "check_export", "export_onnx", "store_weights_as_float16", "torch_probabilities"]

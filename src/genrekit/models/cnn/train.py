@@ -8,10 +8,24 @@ a random gain (on the mel power, before the log), compresses, masks time
 and frequency stripes (SpecAugment) and mixes pairs (mixup). Nothing goes
 through the feature cache: patches of random crops are never reused.
 
-Validation uses exactly the prediction path: windows of the patch length
-cut every ``hop`` seconds, the feature set's own patches, window
-probabilities aggregated per track. Early stopping keeps the epoch with the
-best track-level balanced accuracy on the valid split (ties: lower loss).
+``--init musicnn`` fine-tunes above a frozen front-end by default
+(``arch={"fine_tune": "midend"}``): the front-end is then run once, before
+training, on patches cut every ``cache_stride`` seconds of each training
+track (each with its own random gain) and on every valid window, and the
+steps train the mid-end, back-end and head on those cached outputs (crops
+= a random cached patch; time masks zero stretches of the front-end output;
+frequency masks, which need the front-end, are not applied; mixup as
+usual). The front-end is ~95 % of musicnn's compute, so this is what fits
+fine-tuning into a CPU budget; ``fine_tune="all"`` trains everything from
+log-mel crops, as for ``scratch``.
+
+Early stopping scores every epoch exactly as prediction would: windows of
+the patch length cut every ``hop`` seconds, the feature set's own patches,
+window probabilities aggregated per track. It keeps the epoch with the best
+track-level balanced accuracy (ties: lower loss) on held-out tracks: by
+default a fifth of the train split (grouped, stratified), so that the valid
+split is first seen by the finished model (``stop_on="valid"`` stops on the
+valid split instead, and says its figures are optimistic).
 
 Determinism: each epoch reseeds numpy and torch from ``(seed, epoch)``, so
 a run resumed from its checkpoint (written after every epoch, next to the
@@ -46,7 +60,13 @@ class CNNConfig:
     musicnn``) get ``lr * pretrained_lr_scale`` and stay frozen for the first
     ``freeze_epochs`` epochs. ``crops_per_track`` random patches per training
     track make one epoch. ``max_steps`` caps the steps per epoch (tests and
-    smoke runs). ``arch`` holds architecture options (e.g. ``channels``).
+    smoke runs). ``arch`` holds architecture options (e.g. ``channels``, or
+    musicnn's ``fine_tune``). ``cache_stride``: seconds between the cached
+    front-end patches of a frozen front-end. ``stop_on``: where early stopping
+    scores each epoch: ``train`` holds out ``stop_fraction`` of the train
+    split's tracks (grouped and stratified), so the valid split stays unseen
+    and its figures honest; ``valid`` scores on the valid split itself
+    (more training data, optimistic valid figures).
     """
 
     init: str = "scratch"
@@ -64,6 +84,9 @@ class CNNConfig:
     freq_masks: int = 2
     freq_mask_bands: int = 12
     mixup_alpha: float = 0.2
+    cache_stride: float = 1.0
+    stop_on: str = "train"
+    stop_fraction: float = 0.2
     max_steps: int | None = None
     arch: dict[str, Any] = field(default_factory=dict)
 
@@ -75,7 +98,8 @@ class CNNConfig:
 
 @dataclass(frozen=True)
 class CNNProgress:
-    """One progress report: ``phase`` is ``decode``, ``train`` or ``valid``; ``step``/``steps`` within it."""
+    """One progress report: ``phase`` is ``decode``, ``cache`` (a frozen front-end's outputs), ``train`` or
+    ``held_out`` (an epoch's scores on the early-stopping tracks); ``step``/``steps`` within it."""
 
     phase: str
     epoch: int
@@ -146,6 +170,33 @@ def _valid_windows(decoded: list[tuple[Any, np.ndarray]], fs: Any, windowing: An
                            paths=np.array(paths, dtype=object), labels=np.array(labels, dtype=object))
 
 
+STOP_ON = ("train", "valid")
+
+
+def _stopping_split(decoded: list[tuple[Any, np.ndarray]], cfg: CNNConfig,
+                    seed: int) -> tuple[list[tuple[Any, np.ndarray]], list[tuple[Any, np.ndarray]]]:
+    """``(fit, stop)``: the decoded train tracks to learn from and those early stopping scores (``stop_on="train"``).
+
+    About ``stop_fraction`` of the tracks, whole groups at a time, stratified by
+    label (one fold of :func:`genrekit.evaluation.grouped_folds`; a larger
+    share when a label has too few groups for that many folds). With
+    ``stop_on="valid"`` every train track is learned from.
+    """
+    from genrekit.evaluation import grouped_folds
+
+    if cfg.stop_on == "valid":
+        return decoded, []
+    y = np.array([str(r.label) for r, _ in decoded])
+    groups = np.array([str(r.group) for r, _ in decoded])
+    fewest = min(len(set(groups[y == label])) for label in set(y))
+    k = min(max(2, round(1 / cfg.stop_fraction)), fewest)  # small collections hold out more than stop_fraction
+    if k < 2:
+        raise DatasetError("early stopping on held-out train tracks needs at least two train tracks (groups) per "
+                           "label; train on more data or stop on the valid split (stop_on='valid')")
+    fit_idx, stop_idx = grouped_folds(y, groups, n_splits=k, seed=seed)[0]
+    return [decoded[i] for i in fit_idx], [decoded[i] for i in stop_idx]
+
+
 def _balanced_draw(rng: np.random.Generator, labels: np.ndarray, n: int) -> np.ndarray:
     """``n`` track indices: each label equally likely, then each of its tracks."""
     classes = np.unique(labels)
@@ -181,16 +232,114 @@ def _spec_augment(x: Any, cfg: CNNConfig, rng: np.random.Generator) -> Any:
     return x
 
 
+class _MelCrops:
+    """Training inputs for the whole network: augmented log-mel crops, drawn afresh every step."""
+
+    def __init__(self, net: Any, tracks: _Tracks, held_out: SimpleNamespace | None, fs: Any, cfg: CNNConfig) -> None:
+        self.net, self.tracks, self.held_out, self.fs, self.cfg = net, tracks, held_out, fs, cfg
+
+    def batch(self, idx: np.ndarray, rng: np.random.Generator) -> Any:
+        import torch
+
+        return torch.from_numpy(_spec_augment(_batch(self.tracks, idx, self.fs, self.cfg, rng), self.cfg, rng))
+
+    def logits(self, x: Any) -> Any:
+        return self.net(x)
+
+    def held_out_probabilities(self) -> np.ndarray:
+        from genrekit.models.cnn.export import torch_probabilities
+
+        return torch_probabilities(self.net, self.held_out.X, self.fs.n_frames, self.fs.n_mels)
+
+
+class _CachedFrontEnd:
+    """Training inputs above a frozen front-end: its outputs, computed once (float16) per patch.
+
+    Training patches start every ``cfg.cache_stride`` seconds of each track
+    (the last one ends at the track's end) and get a random gain, drawn from
+    ``seed``; held-out patches are their tracks' prediction windows. ``~420 KB`` of
+    float32 per 3 s patch, half that as float16: ~1 GB for GTZAN's 176
+    training tracks at a 1 s stride.
+    """
+
+    def __init__(self, net: Any, tracks: _Tracks, held_out: SimpleNamespace | None, fs: Any, cfg: CNNConfig,
+                 seed: int, report: Callable[[CNNProgress], None]) -> None:
+        self.net, self.cfg = net, cfg
+        rng = np.random.default_rng(np.random.SeedSequence([seed, 0x5EED]))
+        stride = max(1, int(round(cfg.cache_stride * fs.sample_rate / fs.hop_length)))
+        patches: list[tuple[int, np.ndarray]] = []
+        for i, mel in enumerate(tracks.mels):
+            last = len(mel) - fs.n_frames
+            for start in sorted({*range(0, last + 1, stride), last}):
+                gain = 10.0 ** (rng.uniform(-cfg.gain_db, cfg.gain_db) / 10.0) if cfg.gain_db > 0 else 1.0
+                patches.append((i, fs.compress(mel[start:start + fs.n_frames] * np.float32(gain))))
+        n_held_out = len(held_out.X) if held_out is not None else 0
+        total = len(patches) + n_held_out
+        owners = np.array([i for i, _ in patches])
+        front = self._front_end([p for _, p in patches], fs, report, 0, total)
+        self.front = [front[owners == i] for i in range(len(tracks.mels))]
+        self.held_out_front = (self._front_end(list(held_out.X.reshape(n_held_out, fs.n_frames, fs.n_mels)), fs, report,
+                                            len(patches), total) if n_held_out else None)
+
+    def _front_end(self, patches: list[np.ndarray], fs: Any, report: Callable[[CNNProgress], None],
+                   done: int, total: int, batch: int = 32) -> Any:
+        import torch
+
+        out = []
+        was_training = self.net.training
+        self.net.eval()
+        with torch.inference_mode():
+            for j in range(0, len(patches), batch):
+                x = torch.from_numpy(np.stack(patches[j:j + batch]).astype(np.float32))
+                out.append(self.net.front_end(x).to(torch.float16))
+                report(CNNProgress("cache", 0, self.cfg.epochs, done + min(j + batch, len(patches)), total))
+        self.net.train(was_training)
+        return torch.cat(out)
+
+    def batch(self, idx: np.ndarray, rng: np.random.Generator) -> Any:
+        import torch
+
+        x = torch.stack([self.front[i][int(rng.integers(0, len(self.front[i])))] for i in idx]).float()
+        t = x.shape[2]
+        for i in range(len(idx)):
+            for _ in range(self.cfg.time_masks):
+                w = int(rng.integers(0, min(self.cfg.time_mask_frames, t) + 1))
+                s = int(rng.integers(0, t - w + 1))
+                x[i, :, s:s + w] = 0.0
+        return x
+
+    def logits(self, x: Any) -> Any:
+        return self.net.back_end(x)
+
+    def held_out_probabilities(self, batch: int = 64) -> np.ndarray:
+        import torch
+
+        was_training = self.net.training
+        self.net.eval()
+        with torch.inference_mode():
+            out = [torch.softmax(self.net.back_end(self.held_out_front[i:i + batch].float()), dim=1).numpy()
+                   for i in range(0, len(self.held_out_front), batch)]
+        self.net.train(was_training)
+        return np.concatenate(out)
+
+
+def _training_inputs(net: Any, tracks: _Tracks, held_out: SimpleNamespace | None, fs: Any, cfg: CNNConfig, seed: int,
+                     report: Callable[[CNNProgress], None]) -> _MelCrops | _CachedFrontEnd:
+    if getattr(net, "frozen_front_end", False):
+        return _CachedFrontEnd(net, tracks, held_out, fs, cfg, seed, report)
+    return _MelCrops(net, tracks, held_out, fs, cfg)
+
+
 # ----------------------------------------------------------------------------- loop
 
 
-def _evaluate(net: Any, valid: SimpleNamespace, labels: list[str], fs: Any, aggregation: str) -> dict[str, float]:
-    from genrekit.models.cnn.export import torch_probabilities
+def _evaluate(inputs: _MelCrops | _CachedFrontEnd, held_out: SimpleNamespace, labels: list[str],
+              aggregation: str) -> dict[str, float]:
     from genrekit.training import track_scores
 
-    probs = torch_probabilities(net, valid.X, fs.n_frames, fs.n_mels).astype(np.float64)
+    probs = inputs.held_out_probabilities().astype(np.float64)
     probs /= probs.sum(axis=1, keepdims=True)
-    metrics, _, _ = track_scores(valid, probs, labels, aggregation)
+    metrics, _, _ = track_scores(held_out, probs, labels, aggregation)
     return {"balanced_accuracy": float(metrics["balanced_accuracy"]), "accuracy": float(metrics["accuracy"]),
             "log_loss": float(metrics["log_loss"])}
 
@@ -207,7 +356,7 @@ def _save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-def fit(net: Any, tracks: _Tracks, valid: SimpleNamespace | None, labels: list[str], fs: Any, cfg: CNNConfig, *,
+def fit(net: Any, tracks: _Tracks, held_out: SimpleNamespace | None, labels: list[str], fs: Any, cfg: CNNConfig, *,
         seed: int, aggregation: str, checkpoint: Path | None, fingerprint: str,
         progress: Callable[[CNNProgress], None] | None = None) -> dict[str, Any]:
     """Train ``net`` in place (ends holding the best epoch's weights); returns the training history."""
@@ -230,8 +379,9 @@ def fit(net: Any, tracks: _Tracks, valid: SimpleNamespace | None, labels: list[s
     if cfg.max_steps is not None:
         steps = min(steps, cfg.max_steps)
     has_freeze = hasattr(net, "set_pretrained_trainable")
+    inputs = _training_inputs(net, tracks, held_out, fs, cfg, seed, report)
 
-    while state["epoch"] < cfg.epochs and (valid is None or state["bad_epochs"] < cfg.patience):
+    while state["epoch"] < cfg.epochs and (held_out is None or state["bad_epochs"] < cfg.patience):
         epoch = state["epoch"]
         rng = np.random.default_rng(_epoch_seed(seed, epoch))
         torch.manual_seed(_epoch_seed(seed, epoch))
@@ -242,24 +392,23 @@ def fit(net: Any, tracks: _Tracks, valid: SimpleNamespace | None, labels: list[s
         total = 0.0
         for step in range(steps):
             idx = draws[step * cfg.batch_size:(step + 1) * cfg.batch_size]
-            x = _spec_augment(_batch(tracks, idx, fs, cfg, rng), cfg, rng)
-            xb = torch.from_numpy(x)
+            xb = inputs.batch(idx, rng)
             yb = torch.from_numpy(tracks.labels[idx])
             if cfg.mixup_alpha > 0 and len(idx) > 1:
                 lam = float(rng.beta(cfg.mixup_alpha, cfg.mixup_alpha))
                 perm = torch.from_numpy(rng.permutation(len(idx)))
-                logits = net(lam * xb + (1 - lam) * xb[perm])
+                logits = inputs.logits(lam * xb + (1 - lam) * xb[perm])
                 loss = lam * F.cross_entropy(logits, yb) + (1 - lam) * F.cross_entropy(logits, yb[perm])
             else:
-                loss = F.cross_entropy(net(xb), yb)
+                loss = F.cross_entropy(inputs.logits(xb), yb)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             total += loss.item()
             report(CNNProgress("train", epoch + 1, cfg.epochs, step + 1, steps, loss=total / (step + 1)))
         entry: dict[str, Any] = {"epoch": epoch + 1, "train_loss": total / steps}
-        if valid is not None and len(valid.X):
-            metrics = _evaluate(net, valid, labels, fs, aggregation)
+        if held_out is not None and len(held_out.X):
+            metrics = _evaluate(inputs, held_out, labels, aggregation)
             entry |= {f"valid_{k}": v for k, v in metrics.items()}
             score = (metrics["balanced_accuracy"], -metrics["log_loss"])
             if state["best"] is None or score > tuple(state["best"]):
@@ -267,7 +416,7 @@ def fit(net: Any, tracks: _Tracks, valid: SimpleNamespace | None, labels: list[s
                 state["best_state"] = copy.deepcopy(net.state_dict())
             else:
                 state["bad_epochs"] += 1
-            report(CNNProgress("valid", epoch + 1, cfg.epochs, steps, steps, loss=entry["train_loss"], metrics=metrics))
+            report(CNNProgress("held_out", epoch + 1, cfg.epochs, steps, steps, loss=entry["train_loss"], metrics=metrics))
         state["history"].append(entry)
         state["epoch"] = epoch + 1
         if checkpoint is not None:
@@ -278,10 +427,12 @@ def fit(net: Any, tracks: _Tracks, valid: SimpleNamespace | None, labels: list[s
     net.eval()
     return {"history": state["history"], "best_epoch": state["best_epoch"] or state["epoch"],
             "epochs_run": state["epoch"], "resumed_from_epoch": resumed_from,
-            "stopped_early": valid is not None and state["bad_epochs"] >= cfg.patience and state["epoch"] < cfg.epochs}
+            "stopped_early": held_out is not None and state["bad_epochs"] >= cfg.patience and state["epoch"] < cfg.epochs}
 
 
 # ----------------------------------------------------------------------------- entry point
+
+HALF_ATOL = 1e-2  # float16 weights move probabilities by ~1e-3 (musicnn fine-tuned, GTZAN valid patches)
 
 
 def train_cnn(source: Any, out: str | os.PathLike[str], *, init: str = "scratch", epochs: int | None = None,
@@ -289,12 +440,14 @@ def train_cnn(source: Any, out: str | os.PathLike[str], *, init: str = "scratch"
               config: CNNConfig | dict[str, Any] | None = None, checkpoint: str | os.PathLike[str] | None = None,
               keep_checkpoint: bool = False, musicnn_model: str = "MSD_musicnn",
               musicnn_dir: str | os.PathLike[str] | None = None,
-              progress: Callable[[CNNProgress], None] | None = None) -> Any:
+              progress: Callable[[CNNProgress], None] | None = None,
+              card_extra: dict[str, Any] | None = None) -> Any:
     """Train a CNN on ``source``'s train split, validate on its valid split, write a ``.genre`` file to ``out``.
 
     ``init``: ``scratch`` (:class:`~genrekit.models.cnn.arch.SmallVGG` on ``logmel``) or ``musicnn``
     (pretrained musicnn with a new head, on ``musicnn_mel``). ``hop``: seconds between prediction
     windows (default: the patch length, no overlap). ``checkpoint`` defaults to ``<out>.ckpt``.
+    ``card_extra`` adds keys to the model card (e.g. how the bundled model was chosen).
     Returns a :class:`genrekit.training.TrainResult`.
     """
     import torch
@@ -302,7 +455,7 @@ def train_cnn(source: Any, out: str | os.PathLike[str], *, init: str = "scratch"
     from genrekit.audio import Windowing
     from genrekit.models import bundle
     from genrekit.models.cnn.arch import build_network, count_parameters, load_musicnn
-    from genrekit.models.cnn.export import check_export, export_onnx
+    from genrekit.models.cnn.export import check_export, export_onnx, store_weights_as_float16
     from genrekit.training import (
         TrainResult,
         prediction_fields,
@@ -317,6 +470,8 @@ def train_cnn(source: Any, out: str | os.PathLike[str], *, init: str = "scratch"
     cfg = CNNConfig(**(asdict(cfg) | {"init": init} | ({"epochs": int(epochs)} if epochs is not None else {})))
     if cfg.epochs < 1:
         raise ValueError("epochs must be >= 1")
+    if cfg.stop_on not in STOP_ON:
+        raise ValueError(f"unknown stop_on {cfg.stop_on!r}; choose from {', '.join(STOP_ON)}")
     train_records, valid_records = split_for_training(source, use_all=use_all)
     has_splits = bool(valid_records) or any(r.split == "train" for r in train_records)
     labels = sorted({str(r.label) for r in train_records})
@@ -339,9 +494,11 @@ def train_cnn(source: Any, out: str | os.PathLike[str], *, init: str = "scratch"
     decoded_valid = _decode(valid_records, fs, label_index, failures, decode_report(len(train_records)))
     if not decoded_train:
         raise DatasetError(f"{source}: none of the training files could be read")
-    tracks = _train_tracks(decoded_train, fs, label_index)
     valid = _valid_windows(decoded_valid, fs, windowing) if decoded_valid else None
-    del decoded_train, decoded_valid
+    decoded_fit, decoded_stop = _stopping_split(decoded_train, cfg, seed)
+    tracks = _train_tracks(decoded_fit, fs, label_index)
+    held_out = valid if cfg.stop_on == "valid" else (_valid_windows(decoded_stop, fs, windowing) if decoded_stop else None)
+    del decoded_train, decoded_valid, decoded_fit, decoded_stop
 
     net = build_network(init, len(labels), fs.n_mels, **cfg.arch)
     pretrained = None
@@ -359,13 +516,15 @@ def train_cnn(source: Any, out: str | os.PathLike[str], *, init: str = "scratch"
                                    "tracks": sorted(map(str, tracks.paths)), "aggregation": aggregation,
                                    "hop": windowing.as_dict()})
     ckpt.parent.mkdir(parents=True, exist_ok=True)
-    run = fit(net, tracks, valid, labels, fs, cfg, seed=seed, aggregation=aggregation, checkpoint=ckpt,
+    run = fit(net, tracks, held_out, labels, fs, cfg, seed=seed, aggregation=aggregation, checkpoint=ckpt,
               fingerprint=fingerprint, progress=progress)
     train_seconds = time.perf_counter() - started
 
-    proto = export_onnx(net, fs.n_frames, fs.n_mels, labels)
+    full = export_onnx(net, fs.n_frames, fs.n_mels, labels)
     probe = valid.X[:16] if valid is not None and len(valid.X) else fs.compress(tracks.mels[0][: fs.n_frames])[None].reshape(1, -1)
-    export_error = check_export(proto, net, probe, fs.n_frames, fs.n_mels)
+    export_error = check_export(full, net, probe, fs.n_frames, fs.n_mels)
+    proto = store_weights_as_float16(full)  # what ships, and what validation below scores
+    half_error = check_export(proto, net, probe, fs.n_frames, fs.n_mels, atol=HALF_ATOL)
 
     validation = None
     if valid is not None and len(valid.X):
@@ -378,27 +537,33 @@ def train_cnn(source: Any, out: str | os.PathLike[str], *, init: str = "scratch"
         track_metrics, _, window_metrics = track_scores(valid, probs, labels, aggregation)
         validation = validation_summary(
             track_metrics, window_metrics,
-            note="early stopping chose the epoch on this split, so these figures are slightly optimistic")
+            note=("early stopping chose the epoch on this split, so these figures are optimistic"
+                  if cfg.stop_on == "valid" else "unseen during training: early stopping used held-out train tracks"))
 
     card = {
         **prediction_fields(labels, fs, windowing, aggregation),
         "model": {"kind": "cnn", "init": init, "architecture": type(net).__name__,
+                  "fine_tune": getattr(net, "fine_tune", "all"),
                   "parameters": count_parameters(net), "seed": seed, "config": asdict(cfg),
                   "pretrained": pretrained, "best_epoch": run["best_epoch"], "epochs_run": run["epochs_run"],
                   "stopped_early": run["stopped_early"], "resumed_from_epoch": run["resumed_from_epoch"],
                   "history": run["history"], "export_max_abs_diff": export_error,
+                  "weights": "float16 (cast to float32 at load)", "float16_max_abs_diff": half_error,
                   "trained_with": f"torch {torch.__version__}"},
         "training": {
             "source": source_name(source),
             "split": "all" if (use_all or not has_splits) else "train",
             "tracks_per_label": dict(sorted(Counter(labels[i] for i in tracks.labels).items())),
             "n_tracks": len(tracks.paths),
+            "early_stopping": {"on": cfg.stop_on, "n_tracks": len(set(held_out.paths)) if held_out is not None else 0,
+                               "patience": cfg.patience},
             "n_windows": len(tracks.paths) * cfg.crops_per_track,
             "windows": "random crops, re-drawn every epoch (n_windows = crops per epoch)",
             "failed_files": len(failures),
             "seconds": round(train_seconds, 1),
         },
         "validation": validation or {"split": "none", "note": "trained on every file: nothing was held out"},
+        **(card_extra or {}),
     }
     path = bundle.save_model(out, proto, card)
     if not keep_checkpoint and ckpt.exists():
@@ -406,4 +571,4 @@ def train_cnn(source: Any, out: str | os.PathLike[str], *, init: str = "scratch"
     return TrainResult(path=Path(path), card=bundle.read_card(path), validation=validation, failures=failures)
 
 
-__all__ = ["CNNConfig", "CNNProgress", "feature_set_for", "fit", "train_cnn"]
+__all__ = ["CNNConfig", "CNNProgress", "STOP_ON", "feature_set_for", "fit", "train_cnn"]
