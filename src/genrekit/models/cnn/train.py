@@ -11,7 +11,7 @@ through the feature cache: patches of random crops are never reused.
 ``--init musicnn`` fine-tunes above a frozen front-end by default
 (``arch={"fine_tune": "midend"}``): the front-end is then run once, before
 training, on patches cut every ``cache_stride`` seconds of each training
-track (each with its own random gain) and on every valid window, and the
+track (each with its own random gain) and on every held-out window, and the
 steps train the mid-end, back-end and head on those cached outputs (crops
 = a random cached patch; time masks zero stretches of the front-end output;
 frequency masks, which need the front-end, are not applied; mixup as
