@@ -32,7 +32,9 @@ def configuration(record: dict[str, Any]) -> str:
     """The row a record belongs to: everything but the seed."""
     if record.get("kind") == "ensemble":
         return f"ensemble ({record['recipe']})"
-    tuned = f", fine-tuned from the {record['fine_tune']} up" if record.get("init") == "musicnn" else ""
+    level = record.get("fine_tune")
+    tuned = "" if record.get("init") != "musicnn" else (
+        ", new head on frozen musicnn" if level == "head" else f", fine-tuned from the {level} up")
     stopped = ", epoch chosen on valid (optimistic)" if record.get("stop_on") == "valid" else ""
     return f"CNN, --init {record['init']}{tuned}{stopped}"
 

@@ -33,7 +33,7 @@ def main() -> None:
     ap.add_argument("--per-label", type=int, default=None, help="use only this many train and valid tracks per label")
     ap.add_argument("--hop", type=float, default=None, help="prediction hop in seconds (default: the 3 s patch)")
     ap.add_argument("--fine-tune", choices=("head", "backend", "midend", "all"), default=None,
-                    help="musicnn: how deep training reaches (default midend: the front-end is frozen and cached)")
+                    help="musicnn: how deep training reaches (default head; below all, the front-end is frozen and cached)")
     ap.add_argument("--stop-on", choices=("train", "valid"), default="train",
                     help="early stopping on a fifth of the train tracks (default) or on the valid split (optimistic)")
     ap.add_argument("--cache-stride", type=float, default=1.0, help="seconds between cached front-end patches")

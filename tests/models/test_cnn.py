@@ -220,7 +220,7 @@ def test_musicnn_fine_tuning_runs_and_keeps_the_pretrained_front_end_frozen_firs
     result = train_cnn(tiny_collection, tmp_path / "mn.genre", init="musicnn", epochs=2, seed=0, config=config)
     card = result.card
     assert card["feature_set"]["name"] == "musicnn_mel" and card["model"]["architecture"] == "MusicnnNet"
-    assert card["model"]["fine_tune"] == "midend" and card["model"]["export_max_abs_diff"] < 1e-4
+    assert card["model"]["fine_tune"] == "head" and card["model"]["export_max_abs_diff"] < 1e-4
     assert card["model"]["pretrained"]["model"] == "MSD_musicnn"
     assert card["windowing"]["window"] == pytest.approx(2.976)
     assert load_model(result.path).predict(tiny_collection.parent / "tones" / "tone4.wav").genre in {"noise", "tones"}

@@ -35,7 +35,7 @@ def train(
     init: str = typer.Option("scratch", "--init", help="cnn: scratch (small VGG on log-mel) or musicnn (fine-tune the pretrained musicnn)."),
     epochs: Optional[int] = typer.Option(None, "--epochs", min=1, help="cnn: most epochs (early stopping on the balanced accuracy of a fifth of the train tracks, held out; default 40)."),
     stop_on: str = typer.Option("train", "--stop-on", help="cnn: early stopping on held-out train tracks (train: the valid figures stay honest) or on the valid split (valid: optimistic)."),
-    fine_tune: Optional[str] = typer.Option(None, "--fine-tune", help="cnn --init musicnn: how deep training reaches: head, backend, midend (default: the front-end stays frozen and is computed once) or all (slow on a CPU)."),
+    fine_tune: Optional[str] = typer.Option(None, "--fine-tune", help="cnn --init musicnn: how deep training reaches: head (default: a new genre head on frozen musicnn), backend, midend, or all (slow on a CPU)."),
     members: Optional[list[Path]] = typer.Option(None, "--members", help="ensemble: the model files to combine (--members A.genre B.genre ...)."),
     as_json: bool = typer.Option(False, "--json", help="Print the model card as JSON."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),

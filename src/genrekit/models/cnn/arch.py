@@ -103,7 +103,7 @@ class MusicnnNet(nn.Module):
     _TUNED_PRETRAINED = {"head": (), "backend": ("pool_bn", "dense", "dense_bn"),
                          "midend": ("midend", "pool_bn", "dense", "dense_bn"), "all": PRETRAINED}
 
-    def __init__(self, n_classes: int, dropout: float = 0.5, fine_tune: str = "midend") -> None:
+    def __init__(self, n_classes: int, dropout: float = 0.5, fine_tune: str = "head") -> None:
         super().__init__()
         if fine_tune not in FINE_TUNE_LEVELS:
             raise ValueError(f"unknown fine_tune {fine_tune!r}; choose from {', '.join(FINE_TUNE_LEVELS)}")

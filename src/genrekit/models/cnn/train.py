@@ -8,11 +8,13 @@ a random gain (on the mel power, before the log), compresses, masks time
 and frequency stripes (SpecAugment) and mixes pairs (mixup). Nothing goes
 through the feature cache: patches of random crops are never reused.
 
-``--init musicnn`` fine-tunes above a frozen front-end by default
-(``arch={"fine_tune": "midend"}``): the front-end is then run once, before
-training, on patches cut every ``cache_stride`` seconds of each training
-track (each with its own random gain) and on every held-out window, and the
-steps train the mid-end, back-end and head on those cached outputs (crops
+``--init musicnn`` trains above a frozen front-end (``arch={"fine_tune":
+"head"}``, the default, trains the new genre head alone: on GTZAN it beat
+fine-tuning from the mid-end up, 0.69 against 0.63 valid balanced accuracy
+over 3 seeds). The front-end is then run once, before training, on patches
+cut every ``cache_stride`` seconds of each training track (each with its own
+random gain) and on every held-out window, and the steps train the layers
+above it on those cached outputs (crops
 = a random cached patch; time masks zero stretches of the front-end output;
 frequency masks, which need the front-end, are not applied; mixup as
 usual). The front-end is ~95 % of musicnn's compute, so this is what fits
