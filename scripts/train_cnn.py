@@ -24,6 +24,8 @@ from pathlib import Path
 
 
 def main() -> None:
+    from genrekit.models.cnn import FINE_TUNE_LEVELS
+
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("source", type=Path)
     ap.add_argument("--init", choices=("scratch", "musicnn"), default="scratch")
@@ -32,7 +34,7 @@ def main() -> None:
     ap.add_argument("--max-steps", type=int, default=None, help="cap on steps per epoch (smoke runs)")
     ap.add_argument("--per-label", type=int, default=None, help="use only this many train and valid tracks per label")
     ap.add_argument("--hop", type=float, default=None, help="prediction hop in seconds (default: the 3 s patch)")
-    ap.add_argument("--fine-tune", choices=("head", "backend", "midend", "all"), default=None,
+    ap.add_argument("--fine-tune", choices=FINE_TUNE_LEVELS, default=None,
                     help="musicnn: how deep training reaches (default head; below all, the front-end is frozen and cached)")
     ap.add_argument("--stop-on", choices=("train", "valid"), default="train",
                     help="early stopping on a fifth of the train tracks (default) or on the valid split (optimistic)")

@@ -219,18 +219,24 @@ def _batch(tracks: _Tracks, idx: np.ndarray, fs: Any, cfg: CNNConfig, rng: np.ra
     return out
 
 
+def _stripes(rng: np.random.Generator, count: int, max_width: int, length: int) -> list[slice]:
+    """``count`` random stripes of at most ``max_width`` (of ``length``) to mask: SpecAugment's draw."""
+    out = []
+    for _ in range(count):
+        w = int(rng.integers(0, min(max_width, length) + 1))
+        s = int(rng.integers(0, length - w + 1))
+        out.append(slice(s, s + w))
+    return out
+
+
 def _spec_augment(x: Any, cfg: CNNConfig, rng: np.random.Generator) -> Any:
     """Zero (= silence after log10(1 + 10000 mel)) random time and frequency stripes of each patch, in place."""
     n, t, f = x.shape
     for i in range(n):
-        for _ in range(cfg.time_masks):
-            w = int(rng.integers(0, min(cfg.time_mask_frames, t) + 1))
-            s = int(rng.integers(0, t - w + 1))
-            x[i, s:s + w, :] = 0.0
-        for _ in range(cfg.freq_masks):
-            w = int(rng.integers(0, min(cfg.freq_mask_bands, f) + 1))
-            s = int(rng.integers(0, f - w + 1))
-            x[i, :, s:s + w] = 0.0
+        for band in _stripes(rng, cfg.time_masks, cfg.time_mask_frames, t):
+            x[i, band, :] = 0.0
+        for band in _stripes(rng, cfg.freq_masks, cfg.freq_mask_bands, f):
+            x[i, :, band] = 0.0
     return x
 
 
@@ -302,12 +308,9 @@ class _CachedFrontEnd:
         import torch
 
         x = torch.stack([self.front[i][int(rng.integers(0, len(self.front[i])))] for i in idx]).float()
-        t = x.shape[2]
         for i in range(len(idx)):
-            for _ in range(self.cfg.time_masks):
-                w = int(rng.integers(0, min(self.cfg.time_mask_frames, t) + 1))
-                s = int(rng.integers(0, t - w + 1))
-                x[i, :, s:s + w] = 0.0
+            for band in _stripes(rng, self.cfg.time_masks, self.cfg.time_mask_frames, x.shape[2]):
+                x[i, :, band] = 0.0
         return x
 
     def logits(self, x: Any) -> Any:
