@@ -3,13 +3,14 @@
 For each set (``seed``, ``gtzan57`` without and with HPSS, ``default``) and
 each of N 30 s clips (GTZAN clips from ../shared/gtzan, else the example
 recordings cut to 30 s), times genrekit's ``extract`` and the "naive"
-librosa computation of the same columns (each librosa feature function
-called separately on ``y`` with its defaults, pooled with numpy), in one
+librosa computation of the same columns (the test suite's oracle,
+tests/features/librosa_oracle.py: each librosa feature function called
+separately on ``y`` with its defaults, pooled with numpy), in one
 process with one thread (BLAS/OpenMP threads 1, scipy.fft workers 1). Each
 timing is the least CPU time of ``--repeat`` runs (one run for anything over
 half a second); the table shows the mean over clips and the speed-up
 (naive / genrekit), plus the share of columns that agree with the naive
-values (1e-3 relative or 1e-5 absolute).
+values (within the tolerance the tests use, tests/features/columns.py).
 
 A second measurement starts fresh processes with an empty numba cache and
 times importing ``genrekit.features`` and the first ``extract`` of seed and
@@ -26,6 +27,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUME
     os.environ[_var] = "1"
 
 import argparse
+import importlib.util
 import json
 import subprocess
 import sys
@@ -33,6 +35,7 @@ import tempfile
 import time
 import warnings
 from pathlib import Path
+from types import ModuleType
 from typing import Callable
 
 import numpy as np
@@ -43,83 +46,23 @@ SR = 22050
 CLIP_SECONDS = 30.0
 
 
-# --- the naive computations: one librosa call per feature, librosa defaults ---------------------
+def _test_helper(name: str) -> ModuleType:
+    """A module of tests/features (the tests import it by name; pytest puts that folder on their path)."""
+    spec = importlib.util.spec_from_file_location(name, REPO / "tests" / "features" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-def _mean_var(name: str, x: np.ndarray) -> dict[str, float]:
-    return {f"{name}_mean": float(np.mean(x)), f"{name}_var": float(np.var(x))}
-
-
-def _mfcc(y: np.ndarray) -> dict[str, float]:
-    import librosa
-
-    out: dict[str, float] = {}
-    for k, row in enumerate(librosa.feature.mfcc(y=y, sr=SR, n_mfcc=20), 1):
-        out.update(_mean_var(f"mfcc{k}", row))
-    return out
-
-
-def naive_seed(y: np.ndarray) -> dict[str, float]:
-    import librosa
-
-    out = _mfcc(y)
-    out.update(_mean_var("zero_crossing_rate", librosa.feature.zero_crossing_rate(y)))
-    out.update(_mean_var("spectral_centroid", librosa.feature.spectral_centroid(y=y, sr=SR)))
-    return out
-
-
-def naive_gtzan57(y: np.ndarray, hpss: bool) -> dict[str, float]:
-    import librosa
-
-    out: dict[str, float] = {}
-    out.update(_mean_var("chroma_stft", librosa.feature.chroma_stft(y=y, sr=SR)))
-    out.update(_mean_var("rms", librosa.feature.rms(y=y)))
-    out.update(_mean_var("spectral_centroid", librosa.feature.spectral_centroid(y=y, sr=SR)))
-    out.update(_mean_var("spectral_bandwidth", librosa.feature.spectral_bandwidth(y=y, sr=SR)))
-    out.update(_mean_var("rolloff", librosa.feature.spectral_rolloff(y=y, sr=SR)))
-    out.update(_mean_var("zero_crossing_rate", librosa.feature.zero_crossing_rate(y)))
-    if hpss:
-        harmonic, percussive = librosa.effects.hpss(y)
-        out.update(_mean_var("harmony", harmonic))
-        out.update(_mean_var("perceptr", percussive))
-    out["tempo"] = float(np.atleast_1d(librosa.beat.beat_track(y=y, sr=SR)[0])[0])
-    out.update(_mfcc(y))
-    return out
-
-
-def naive_default(y: np.ndarray) -> dict[str, float]:
-    """The 37 default columns with librosa; generous to librosa: tuning fixed at 0, one onset envelope reused."""
-    import librosa
-
-    out: dict[str, float] = {}
-    slopes = librosa.feature.delta(librosa.feature.mfcc(y=y, sr=SR, n_mfcc=20))
-    for k, row in enumerate(slopes, 1):
-        out[f"mfcc{k}_delta_std"] = float(np.std(row))
-    chroma = librosa.feature.chroma_stft(y=y, sr=SR, tuning=0.0)
-    for k, value in enumerate(np.sort(chroma.mean(axis=1))[::-1], 1):
-        out[f"chroma_rank{k}_mean"] = float(value)
-    out["chroma_std"] = float(np.std(chroma))
-    env = librosa.onset.onset_strength(y=y, sr=SR)
-    out["onset_strength_mean"] = float(np.mean(env))
-    out["onset_strength_std"] = float(np.std(env))
-    win = int(librosa.time_to_frames(8.0, sr=SR))
-    strength = librosa.feature.tempogram(onset_envelope=env, sr=SR, win_length=win).mean(axis=1)
-    tempo = float(librosa.feature.tempo(onset_envelope=env, sr=SR)[0])
-    out["tempo"] = tempo
-    lag = int(np.argmin(np.abs(librosa.tempo_frequencies(win, sr=SR) - tempo)))
-    out["tempo_strength"] = float(strength[lag])
-    return out
-
+oracle = _test_helper("librosa_oracle")  # the naive computation the tests check genrekit against
+columns = _test_helper("columns")  # and the tolerance they check it to
 
 SETS: dict[str, tuple[str, dict, Callable[[np.ndarray], dict[str, float]]]] = {
-    "seed": ("seed", {}, naive_seed),
-    "gtzan57 (no HPSS)": ("gtzan57", {"hpss": False}, lambda y: naive_gtzan57(y, hpss=False)),
-    "gtzan57": ("gtzan57", {"hpss": True}, lambda y: naive_gtzan57(y, hpss=True)),
-    "default": ("default", {}, naive_default),
+    "seed": ("seed", {}, lambda y: oracle.seed(y, SR)),
+    "gtzan57 (no HPSS)": ("gtzan57", {"hpss": False}, lambda y: oracle.gtzan57(y, SR, hpss=False)),
+    "gtzan57": ("gtzan57", {"hpss": True}, lambda y: oracle.gtzan57(y, SR)),
+    "default": ("default", {}, lambda y: oracle.default(y, SR)),
 }
-
-
-# --- measurement -----------------------------------------------------------------------------------
 
 
 def clips(n: int) -> tuple[str, list[tuple[str, np.ndarray]]]:
@@ -159,7 +102,7 @@ def best_time(fn: Callable[[], object], repeat: int) -> float:
 
 def agreement(names: list[str], ours: np.ndarray, ref: dict[str, float]) -> float:
     values = dict(zip(names, ours.tolist()))
-    ok = [abs(values[k] - v) <= 1e-5 + 1e-3 * abs(v) for k, v in ref.items()]
+    ok = [abs(values[k] - v) <= columns.ATOL + columns.RTOL * abs(v) for k, v in ref.items()]
     return float(np.mean(ok))
 
 

@@ -17,10 +17,10 @@ records the run for docs/results.md (``scripts/cnn_results.py``).
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from collections import defaultdict
 from pathlib import Path
-
 
 
 def main() -> None:
@@ -49,9 +49,10 @@ def main() -> None:
 
     import torch
 
+    from genrekit.comparison.runs import clip_inference_ms, figures_text, upsert
     from genrekit.datasets import load_dataset
-    from cnn_results import clip_inference_ms, report
-    from genrekit.models.cnn.train import CNNConfig, train_cnn
+    from genrekit.trainers import CNNConfig
+    from genrekit.training import train
 
     torch.set_num_threads(args.threads)
     records = [r for r in load_dataset(args.source) if r.label is not None]
@@ -65,8 +66,7 @@ def main() -> None:
         records = chosen
     out = args.out or Path(f"cnn-{args.init}-seed{args.seed}.genre")
     config = CNNConfig(init=args.init, epochs=args.epochs, max_steps=args.max_steps, cache_stride=args.cache_stride,
-                       stop_on=args.stop_on,
-                       arch={"fine_tune": args.fine_tune} if args.fine_tune else {})
+                       stop_on=args.stop_on, fine_tune=args.fine_tune, hop=args.hop, seed=args.seed)
 
     last = {"t": time.perf_counter()}
 
@@ -81,21 +81,24 @@ def main() -> None:
             last["t"] = time.perf_counter()
 
     started = time.perf_counter()
-    result = train_cnn(records, out, init=args.init, seed=args.seed, hop=args.hop, config=config, progress=progress)
+    result = train(records, out, "cnn", config, progress=progress)
     train_s = time.perf_counter() - started
 
-    m = (result.validation or {}).get("metrics", {})
+    card = result.card.to_json()
+    m = card["validation"].get("metrics", {})
     figures = {
-        "kind": "cnn", "init": args.init, "fine_tune": result.card["model"].get("fine_tune"), "seed": args.seed,
-        "stop_on": args.stop_on, "stop_tracks": result.card["training"]["early_stopping"]["n_tracks"],
-        "train_tracks": result.card["training"]["n_tracks"], "valid_tracks": m.get("n_tracks"),
+        "kind": "cnn", "init": args.init, "fine_tune": card["model"].get("fine_tune"), "seed": args.seed,
+        "stop_on": args.stop_on, "stop_tracks": card["training"]["early_stopping"]["n_tracks"],
+        "train_tracks": card["training"]["n_tracks"], "valid_tracks": m.get("n_tracks"),
         "valid_accuracy": m.get("accuracy"), "valid_balanced_accuracy": m.get("balanced_accuracy"),
-        "valid_log_loss": m.get("log_loss"), "best_epoch": result.card["model"]["best_epoch"],
-        "epochs_run": result.card["model"]["epochs_run"], "train_seconds": round(train_s, 1),
-        "model_bytes": out.stat().st_size, "parameters": result.card["model"]["parameters"],
+        "valid_log_loss": m.get("log_loss"), "best_epoch": card["model"]["best_epoch"],
+        "epochs_run": card["model"]["epochs_run"], "train_seconds": round(train_s, 1),
+        "model_bytes": out.stat().st_size, "parameters": card["model"]["parameters"],
         "ms_per_30s_clip": clip_inference_ms(out), "torch_threads": args.threads,
     }
-    report(figures, args.results, args.json)
+    if args.results is not None:
+        upsert(figures, args.results)
+    print(json.dumps(figures) if args.json else figures_text(figures))
 
 
 if __name__ == "__main__":

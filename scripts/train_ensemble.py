@@ -9,33 +9,16 @@ Prints: valid accuracy and balanced accuracy with the shipped weights (fit on
 the whole valid split: optimistic) and out of fold (weights re-fit on the other
 artist-grouped folds), the weights, the time to build it, the model file's
 size and milliseconds per 30 s clip at inference (decoding excluded; median
-of 5). The record's seed is its CNN member's.
+of 5). The record's seed is its CNN member's; its ``member_recipes`` say how
+to train each member again (``scripts/train_bundled_model.py`` does, seed 0).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from pathlib import Path
-
-
-def recipe(card: dict) -> dict:
-    """How to train this member again (``scripts/train_bundled_model.py`` does, seed 0)."""
-    model = card["model"]
-    if model.get("kind") == "cnn":
-        return {"kind": "cnn", "init": model["init"], "fine_tune": model.get("fine_tune"),
-                "stop_on": card["training"].get("early_stopping", {"on": "valid"})["on"]}
-    return {"kind": "classic", "model": model.get("kind"), "feature_set": card["feature_set"]["name"],
-            "window": card["windowing"]["window"]}
-
-
-def describe(card: dict) -> str:
-    """A member in a few words: ``CNN musicnn`` or ``logreg on default+musicnn``."""
-    model = card["model"]
-    if model.get("kind") == "cnn":
-        on_valid = card["training"].get("early_stopping", {"on": "valid"})["on"] == "valid"
-        return f"CNN {model['init']}" + (" with its epoch chosen on valid" if on_valid else "")
-    return f"{model.get('kind')} on {card['feature_set']['name']}"
 
 
 def main() -> None:
@@ -48,21 +31,25 @@ def main() -> None:
     ap.add_argument("--results", type=Path, default=None, help="also record the figures in this JSON file")
     args = ap.parse_args()
 
-    from cnn_results import clip_inference_ms, report
+    from genrekit.comparison.configuration import Configuration
+    from genrekit.comparison.runs import clip_inference_ms, figures_text, upsert
     from genrekit.models.bundle import read_card
+    from genrekit.trainers import EnsembleConfig
     from genrekit.training import train
 
-    cards = [read_card(m) for m in args.members]
+    cards = [read_card(m).to_json() for m in args.members]
+    ensemble = Configuration("ensemble", members=tuple(Configuration.from_card(c) for c in cards))
     started = time.perf_counter()
-    result = train(args.source, args.out, model="ensemble", members=list(args.members), window=None, jobs=args.jobs)
+    config = EnsembleConfig(members=tuple(map(str, args.members)))
+    result = train(args.source, args.out, "ensemble", config, jobs=args.jobs)
     seconds = time.perf_counter() - started
-    validation = result.validation or {}
+    card = result.card.to_json()
+    validation = card["validation"]
     m, oof = validation.get("metrics", {}), validation.get("out_of_fold", {}).get("metrics", {})
     seeds = [c["model"]["seed"] for c in cards if c["model"].get("kind") == "cnn"]
     figures = {
-        "kind": "ensemble", "recipe": " + ".join(describe(c) for c in cards), "seed": seeds[0] if seeds else 0,
-        "members": [str(p) for p in args.members], "member_recipes": [recipe(c) for c in cards],
-        "weights": [member["weight"] for member in result.card["model"]["members"]],
+        **ensemble.to_recipe(), "seed": seeds[0] if seeds else 0, "members": [str(p) for p in args.members],
+        "weights": [member["weight"] for member in card["model"]["members"]],
         "valid_tracks": m.get("n_tracks"), "valid_accuracy": m.get("accuracy"),
         "valid_balanced_accuracy": m.get("balanced_accuracy"), "valid_log_loss": m.get("log_loss"),
         "oof_accuracy": oof.get("accuracy"), "oof_balanced_accuracy": oof.get("balanced_accuracy"),
@@ -71,7 +58,9 @@ def main() -> None:
         "ms_per_30s_clip": clip_inference_ms(args.out),
         "note": "training time = fitting the weights (members' valid predictions included), not the members' own training",
     }
-    report(figures, args.results, args.json)
+    if args.results is not None:
+        upsert(figures, args.results)
+    print(json.dumps(figures) if args.json else figures_text(figures))
 
 
 if __name__ == "__main__":

@@ -62,8 +62,29 @@ def tiny_collection(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_model(tiny_collection: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A .genre model (seed features, logistic regression, 1 s windows) trained on ``tiny_collection``."""
+    from genrekit.trainers import ClassicConfig
     from genrekit.training import train
 
     out = tmp_path_factory.mktemp("model") / "tiny.genre"
-    train(tiny_collection, out, feature_set="seed", model="logreg", window=1.0, hop=0.5)
+    train(tiny_collection, out, "logreg", ClassicConfig(feature_set="seed", window=1.0, hop=0.5))
     return out
+
+
+@pytest.fixture(scope="session")
+def torch():
+    torch = pytest.importorskip("torch", reason="torch is not installed (pip install 'genrekit[train]'): "
+                                                "CNN training tests skipped")
+    torch.set_num_threads(1)
+    return torch
+
+
+@pytest.fixture(scope="session")
+def musicnn_weights():
+    from genrekit.errors import ModelFileError
+    from genrekit.musicnn.paths import weights_file
+    from genrekit.musicnn.weights import load_weights
+
+    try:
+        return load_weights(weights_file("MSD_musicnn"))
+    except ModelFileError as error:
+        pytest.skip(f"musicnn weights not installed ({error})")

@@ -12,7 +12,7 @@ from synth import sine
 
 def test_top_level_functions_train_evaluate_and_predict(tiny_collection: Path, tmp_path: Path, write_audio):
     out = tmp_path / "api.genre"
-    result = genrekit.train(tiny_collection, out, feature_set="seed", model="logreg", window=1.0)
+    result = genrekit.train(tiny_collection, out, "logreg", {"feature_set": "seed", "window": 1.0})
     assert result.path == out and result.validation["split"] == "valid"
 
     scores = genrekit.evaluate(out, tiny_collection, split="valid")

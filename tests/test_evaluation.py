@@ -66,12 +66,64 @@ def test_grouped_train_test_split_never_leaks():
         assert len(train) + len(test) == len(y)
 
 
+def fold_partition(folds, groups) -> frozenset:
+    """The folds as a set of test-group sets: equal when the same groups are tested together, whatever the fold order."""
+    return frozenset(frozenset(groups[test].tolist()) for _, test in folds)
+
+
+def even_layout(n_groups: int = 40, n_classes: int = 4, windows: int = 3, seed: int = 0):
+    """Equal-sized one-class groups: many fold assignments are equally stratified, so the seed must choose one."""
+    group_class = np.arange(n_groups) % n_classes
+    groups = np.repeat([f"track{i}" for i in range(n_groups)], windows)
+    y = np.repeat(group_class, windows)
+    order = np.random.default_rng(seed).permutation(len(y))
+    return y[order], groups[order]
+
+
 def test_grouped_folds_are_reproducible_and_seed_dependent():
     rng = np.random.default_rng(3)
     y, groups, _ = random_layout(rng)
     a = grouped_folds(y, groups, 3, seed=1)
     b = grouped_folds(y, groups, 3, seed=1)
     assert all(np.array_equal(x[1], z[1]) for x, z in zip(a, b))
+    assert all(np.array_equal(x[0], z[0]) for x, z in zip(a, b))
+
+    y, groups = even_layout()
+    # the same seed: the same folds, in the same order
+    for seed in (0, 1, 7):
+        first, again = grouped_folds(y, groups, 4, seed=seed), grouped_folds(y, groups, 4, seed=seed)
+        for (tr1, te1), (tr2, te2) in zip(first, again):
+            assert np.array_equal(tr1, tr2) and np.array_equal(te1, te2)
+    # different seeds: different groups tested together (not just the folds renumbered)
+    assert fold_partition(grouped_folds(y, groups, 4, seed=1), groups) != fold_partition(
+        grouped_folds(y, groups, 4, seed=2), groups
+    )
+    partitions = {fold_partition(grouped_folds(y, groups, 4, seed=s), groups) for s in range(10)}
+    assert len(partitions) >= 5, f"10 seeds gave only {len(partitions)} different fold assignments"
+    # every seed's folds still keep groups whole, test each window once and stay stratified
+    for s in range(10):
+        folds = grouped_folds(y, groups, 4, seed=s)
+        seen = np.zeros(len(y), dtype=int)
+        for train, test in folds:
+            assert set(groups[train]).isdisjoint(groups[test])
+            # 10 groups of each class over 4 folds: 2 or 3 of each class per fold
+            assert set(np.bincount(y[test], minlength=4) // 3) <= {2, 3}
+            seen[test] += 1
+        assert np.all(seen == 1)
+    # no seed: no shuffling, the same folds every time
+    assert fold_partition(grouped_folds(y, groups, 4, seed=None), groups) == fold_partition(
+        grouped_folds(y, groups, 4, seed=None), groups
+    )
+
+
+def test_grouped_train_test_split_depends_on_the_seed():
+    y, groups = even_layout()
+    held_out = lambda seed: frozenset(groups[grouped_train_test_split(y, groups, 0.25, seed=seed)[1]].tolist())  # noqa: E731
+    assert held_out(3) == held_out(3)
+    assert len({held_out(s) for s in range(10)}) >= 5
+    for s in range(10):
+        train, test = grouped_train_test_split(y, groups, 0.25, seed=s)
+        assert set(groups[train]).isdisjoint(groups[test])
 
 
 def test_grouped_folds_bad_input():

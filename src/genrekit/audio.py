@@ -21,6 +21,7 @@ from genrekit.errors import (
     AudioNotFoundError,
     AudioTooShortError,
     CorruptAudioError,
+    ConfigError,
     EmptyAudioError,
     NonFiniteAudioError,
     UnsupportedAudioError,
@@ -151,9 +152,9 @@ class Windowing:
 
     def __post_init__(self) -> None:
         if self.window is not None and self.window <= 0:
-            raise ValueError("window must be > 0 seconds")
+            raise ConfigError(f"window must be > 0 seconds, got {self.window}")
         if self.hop is not None and self.hop <= 0:
-            raise ValueError("hop must be > 0 seconds")
+            raise ConfigError(f"hop must be > 0 seconds, got {self.hop}")
 
     def starts(self, n_samples: int, sr: int) -> list[tuple[int, int]]:
         """``(start, stop)`` sample indices of each window over ``n_samples``."""

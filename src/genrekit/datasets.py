@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Iterable, Literal, Sequence
 
 from genrekit.audio import find_audio_files
-from genrekit.errors import DatasetError
+from genrekit.errors import ConfigError, DatasetError
 
 SPLITS = ("train", "valid", "test")
 """The split names every loader returns (``None`` where a file belongs to none)."""
@@ -333,7 +333,7 @@ def load_dataset(source: str | os.PathLike[str], *, layout: Layout = "auto") -> 
     if layout == "folders":
         return load_genre_folders(src)
     if layout != "auto":
-        raise ValueError(f"unknown layout {layout!r}; use auto, manifest, folders, gtzan or files")
+        raise ConfigError(f"unknown layout {layout!r}; use auto, manifest, folders, gtzan or files")
     if (src / MANIFEST_NAME).is_file():
         return load_manifest(src / MANIFEST_NAME)
     files = find_audio_files([src])  # one walk of the tree decides the layout

@@ -51,6 +51,15 @@ class NonFiniteAudioError(AudioError):
     reason = "audio contains NaN or infinite samples"
 
 
+class ConfigError(GenrekitError, ValueError):
+    """A setting is wrong: an unknown name (feature set, model kind, option) or a value out of range.
+
+    A user's mistake, not a bug: the CLI reports it as a usage error (exit
+    code 2). It is also a ``ValueError``, as Python callers expect of a bad
+    argument.
+    """
+
+
 class ModelFileError(GenrekitError):
     """A model file is missing, corrupt, tampered with or incompatible."""
 

@@ -15,7 +15,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from genrekit.errors import GroupLeakError  # noqa: F401  (raised by the split helpers; importable from here)
+from genrekit.errors import ConfigError, GroupLeakError  # GroupLeakError: raised by the split helpers
 
 AGGREGATION_METHODS: tuple[str, ...] = ("mean", "logmean", "vote")
 ECE_BINS = 15
@@ -96,7 +96,7 @@ def aggregate_windows(window_probs: np.ndarray, track_ids: Sequence[Any],
     appearance and rows summing to 1.
     """
     if method not in AGGREGATION_METHODS:
-        raise ValueError(f"unknown aggregation {method!r}; choose from {', '.join(AGGREGATION_METHODS)}")
+        raise ConfigError(f"unknown aggregation {method!r}; choose from {', '.join(AGGREGATION_METHODS)}")
     p = np.asarray(window_probs, dtype=np.float64)
     if p.ndim != 2:
         raise ValueError(f"window_probs must be 2-D (n_windows, n_labels), got shape {p.shape}")
@@ -275,3 +275,23 @@ def classification_metrics(y_true: Sequence[Any], proba: np.ndarray, labels: Seq
         "confusion": {"counts": cm.astype(int).tolist(), "normalized": normalized.tolist()},
         "most_confused": most_confused_pairs(cm, labels, k_confused),
     }
+
+
+def track_scores(
+    windows: Any, window_probs: np.ndarray, labels: Sequence[str], aggregation: str
+) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any]]:
+    """Aggregate window probabilities to tracks, and score both levels.
+
+    ``windows`` has ``paths`` and ``labels`` ``(n_windows,)`` (a
+    :class:`~genrekit.store.FeatureMatrix`, say); ``window_probs`` is
+    ``(n_windows, len(labels))``. Returns ``(track_metrics, per_track_rows,
+    window_metrics)``; the rows give each track's path, truth, genre and confidence.
+    """
+    track_ids, track_probs = aggregate_windows(window_probs, windows.paths, method=aggregation)
+    truth_by_path = dict(zip(windows.paths, windows.labels))
+    truth = [truth_by_path[t] for t in track_ids]
+    track_metrics = classification_metrics(truth, track_probs, labels)
+    window_metrics = classification_metrics(list(windows.labels), window_probs, labels)
+    rows = [{"path": str(t), "label": str(y), "genre": labels[int(np.argmax(p))], "confidence": float(np.max(p))}
+            for t, y, p in zip(track_ids, truth, track_probs)]
+    return track_metrics, rows, window_metrics

@@ -15,7 +15,14 @@ from typing import Any, Iterable, Iterator
 import numpy as np
 
 from genrekit.audio import Windowing, cut_windows, load_audio
-from genrekit.errors import GenrekitError
+from genrekit.errors import ConfigError, GenrekitError, ModelFileError
+from genrekit.evaluation import aggregate_windows
+from genrekit.features import feature_set_from_config
+from genrekit.features.base import FeatureSet
+from genrekit.models.bundle import GenreModel
+from genrekit.models.bundle import load_model as load_bundle
+from genrekit.models.card import ModelCard
+from genrekit.models.ensemble import EnsembleFeatureSet
 
 BUNDLED_MODEL = Path(__file__).parent / "data" / "models" / "default.genre"
 """The model genrekit ships, trained on GTZAN by ``make model``."""
@@ -53,33 +60,26 @@ class Prediction:
 
 
 class GenreClassifier:
-    """A loaded model file, ready to classify audio files or signals."""
+    """A loaded model file and the feature set that makes its input, ready to classify files or signals.
 
-    def __init__(self, bundle: Any) -> None:
-        from genrekit.errors import ModelFileError
-        from genrekit.features import feature_set_from_config
+    Build one with :func:`load_model` or :func:`classifier_for`, which know
+    how a model's input is made; the classifier itself only runs it.
+    """
 
+    def __init__(self, bundle: GenreModel, feature_set: FeatureSet) -> None:
         self.bundle = bundle
-        try:
-            if bundle.card["model"].get("kind") == "ensemble":  # its features are its members' verdicts
-                from genrekit.models.ensemble import ensemble_feature_set
-
-                self.feature_set = ensemble_feature_set(bundle)
-            else:
-                self.feature_set = feature_set_from_config(bundle.feature_config)
-        except ValueError as error:
-            raise ModelFileError(f"{bundle.path}: {error}") from None
-        if self.feature_set.column_names != list(bundle.columns):
-            raise ModelFileError(f"{bundle.path}: the model's input columns differ from those of {self.feature_set.name}")
-        self.windowing = Windowing(**bundle.windowing)
-        self.aggregation: str = bundle.card.get("aggregation", "mean")
+        self.feature_set = feature_set
+        if feature_set.column_names != list(bundle.columns):
+            raise ModelFileError(f"{bundle.path}: the model's input columns differ from those of {feature_set.name}")
+        self.windowing: Windowing = bundle.card.windowing
+        self.aggregation: str = bundle.card.aggregation
 
     @property
     def labels(self) -> list[str]:
         return list(self.bundle.labels)
 
     @property
-    def card(self) -> dict[str, Any]:
+    def card(self) -> ModelCard:
         return self.bundle.card
 
     @property
@@ -95,8 +95,6 @@ class GenreClassifier:
 
     def predict_signal(self, y: np.ndarray, path: str | os.PathLike[str] = "<signal>") -> Prediction:
         """Classify a mono float32 signal already at :attr:`sample_rate`."""
-        from genrekit.evaluation import aggregate_windows
-
         starts, probs = self.window_probabilities(y, path)
         _, track = aggregate_windows(probs, np.zeros(len(probs), dtype=int), method=self.aggregation)
         track = track[0]
@@ -135,13 +133,37 @@ class GenreClassifier:
                 yield error
 
 
+def model_inputs(bundle: GenreModel) -> FeatureSet:
+    """The feature set that makes ``bundle``'s input.
+
+    A model that embeds other models (an ensemble) takes their verdicts as
+    its features; any other model, the feature set its card records.
+    """
+    embedded = bundle.embedded_models()
+    if embedded:
+        names = [m["name"] for m in bundle.card.model.members]
+        if len(names) != len(embedded):
+            raise ModelFileError(f"{bundle.path}: the card lists {len(names)} members, the file holds {len(embedded)}")
+        fs: FeatureSet = EnsembleFeatureSet([classifier_for(m) for m in embedded], bundle.card.labels, names)
+    else:
+        fs = feature_set_from_config(bundle.card.feature_set.to_json())
+    if fs.config() != bundle.card.feature_set.to_json():
+        raise ModelFileError(f"{bundle.path}: the card's feature set differs from the one genrekit rebuilds from it")
+    return fs
+
+
+def classifier_for(bundle: GenreModel) -> GenreClassifier:
+    """A :class:`GenreClassifier` over an opened model file (or an embedded member of one)."""
+    try:
+        return GenreClassifier(bundle, model_inputs(bundle))
+    except ConfigError as error:  # a card naming a feature set or option this genrekit does not have
+        raise ModelFileError(f"{bundle.path}: {error}") from None
+
+
 def load_model(path: str | os.PathLike[str] | None = None) -> GenreClassifier:
     """Load a ``.genre`` model file; with no path, the model bundled with genrekit."""
-    from genrekit.errors import ModelFileError
-    from genrekit.models.bundle import load_model as load_bundle
-
     if path is None:
         if not BUNDLED_MODEL.is_file():
             raise ModelFileError(f"the bundled model is missing at {BUNDLED_MODEL}; run `make model` to build it")
         path = BUNDLED_MODEL
-    return GenreClassifier(load_bundle(path))
+    return classifier_for(load_bundle(path))

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pytest
+from typer.testing import CliRunner, Result
 
 from genrekit.features import Column, FeatureSet, available_feature_sets, register_feature_set
 
@@ -59,12 +61,35 @@ def isolated_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def test_sets(monkeypatch: pytest.MonkeyPatch) -> type[MeanStd]:
     """Register ``test-cli-meanstd`` and ``test-cli-hpss`` for the test's duration."""
-    from genrekit import features
+    from genrekit.features import registry
 
     available_feature_sets()  # load the built-in sets first, so they cannot overwrite ours later
-    monkeypatch.setattr(features, "_REGISTRY", dict(features._REGISTRY))
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
     register_feature_set(MeanStd.name, MeanStd)
     register_feature_set(WithHpss.name, WithHpss)
     monkeypatch.setattr(MeanStd, "calls", 0)
     monkeypatch.setattr(MeanStd, "fail_after", None)
     return MeanStd
+
+
+def invoke_cli(*args: object) -> Result:
+    """Run ``genrekit ARGS`` in-process (typer's runner); stdout and stderr are kept apart."""
+    from genrekit.cli import app
+
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+@pytest.fixture(scope="session")
+def cli() -> Callable[..., Result]:
+    """:func:`invoke_cli`: ``cli("train", source, "--model", "rf")``."""
+    return invoke_cli
+
+
+@pytest.fixture(scope="session")
+def cli_model(cli, tiny_collection: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A model file trained by ``genrekit train`` (seed features, logreg, 1 s windows) on ``tiny_collection``."""
+    out = tmp_path_factory.mktemp("cli-model") / "cli.genre"
+    result = cli("train", tiny_collection, "-o", out, "--set", "seed", "--model", "logreg", "--window", "1",
+                 "--hop", "0.5", "-q")
+    assert result.exit_code == 0, result.output
+    return out

@@ -83,9 +83,9 @@ def test_json_summary_and_incremental_rerun(library, tmp_path, test_sets, isolat
 
 
 def test_all_good_exits_zero_with_defaults(tmp_path, write_audio, test_sets, monkeypatch):
-    from genrekit import features
+    from genrekit.features import registry
 
-    monkeypatch.setitem(features._REGISTRY, "default", test_sets)  # the default set, whatever it is, is slow
+    monkeypatch.setitem(registry._REGISTRY, "default", test_sets)  # the default set, whatever it is, is slow
     for i in range(3):
         write_audio(f"in/s{i}.wav", tone(300 + 100 * i))
     monkeypatch.chdir(tmp_path)
@@ -148,7 +148,7 @@ def test_list_shows_columns_and_meanings(test_sets):
         (["{a}", "--window", "-1"], "window must be > 0"),
         (["{tmp}/missing-folder"], "no such file or folder"),
         (["{tmp}/bad.csv"], "no 'path' column"),
-        (["{a}", "--layout", "weird"], "unknown --layout"),
+        (["{a}", "--layout", "weird"], "'weird' is not one of"),
     ],
 )
 def test_usage_errors_exit_2(tmp_path, write_audio, test_sets, args, message):

@@ -10,6 +10,8 @@ import sys
 import numpy as np
 import pytest
 
+from genrekit.errors import ConfigError
+
 from synth import white_noise
 from genrekit.features import available_feature_sets, get_feature_set
 
@@ -21,7 +23,7 @@ def test_builtin_sets_are_registered():
     assert len(get_feature_set("seed").columns) == 44
     assert len(get_feature_set("gtzan57").columns) == 57
     assert len(get_feature_set("gtzan57", hpss=False).columns) == 53
-    with pytest.raises(TypeError):
+    with pytest.raises(ConfigError, match="feature set"):
         get_feature_set("seed", hpss=False)
 
 

@@ -10,29 +10,33 @@ import numpy as np
 import pytest
 
 
+def train_ensemble(source, out, members, **config):
+    from genrekit.trainers import EnsembleConfig
+    from genrekit.training import train
+
+    return train(source, out, "ensemble", EnsembleConfig(members=tuple(map(str, members)), **config))
+
+
 @pytest.fixture(scope="module")
 def members(tiny_collection: Path, tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     from genrekit.training import train
 
     root = tmp_path_factory.mktemp("members")
     a, b = root / "lr.genre", root / "rf.genre"
-    train(tiny_collection, a, feature_set="seed", model="logreg", window=1.0, hop=0.5)
-    train(tiny_collection, b, feature_set="seed", model="rf", window=2.0)
+    train(tiny_collection, a, "logreg", {"feature_set": "seed", "window": 1.0, "hop": 0.5})
+    train(tiny_collection, b, "rf", {"feature_set": "seed", "window": 2.0})
     return [a, b]
 
 
 @pytest.fixture(scope="module")
 def ensemble(members: list[Path], tiny_collection: Path, tmp_path_factory: pytest.TempPathFactory):
-    from genrekit.training import train
-
-    return train(tiny_collection, tmp_path_factory.mktemp("ens") / "ens.genre", model="ensemble",
-                 members=members, window=None)
+    return train_ensemble(tiny_collection, tmp_path_factory.mktemp("ens") / "ens.genre", members)
 
 
 def test_ensemble_predicts_the_weighted_average_of_its_members(ensemble, members, tiny_collection: Path):
     from genrekit.predict import load_model
 
-    info = ensemble.card["model"]
+    info = ensemble.card.to_json()["model"]
     weights = [m["weight"] for m in info["members"]]
     assert info["kind"] == "ensemble" and len(weights) == 2
     assert abs(sum(weights) - 1) < 1e-9 and min(weights) >= 0
@@ -48,14 +52,13 @@ def test_ensemble_predicts_the_weighted_average_of_its_members(ensemble, members
 
 
 def test_ensemble_evaluates_and_equal_weighting_is_equal(ensemble, members, tiny_collection: Path, tmp_path: Path):
-    from genrekit.models.ensemble import train_ensemble
     from genrekit.training import evaluate
 
     result = evaluate(ensemble.path, tiny_collection, split="valid")
     assert result.metrics["n_samples"] == 4 and result.metrics["accuracy"] == 1.0
     equal = train_ensemble(tiny_collection, tmp_path / "eq.genre", members, weighting="equal", window=None)
-    assert [m["weight"] for m in equal.card["model"]["members"]] == [0.5, 0.5]
-    assert "out_of_fold" not in equal.card["validation"]  # nothing was fit, nothing to hold out
+    assert [m["weight"] for m in equal.card.to_json()["model"]["members"]] == [0.5, 0.5]
+    assert "out_of_fold" not in equal.card.to_json()["validation"]  # nothing was fit, nothing to hold out
 
 
 def test_fit_weights_prefers_the_member_that_is_right():
@@ -89,7 +92,7 @@ def _reseal_with(path: Path, out: Path, edit) -> Path:
     outer = bundle.load_model(path)
     files = {n: outer.member_bytes(n) for n in outer.member_names}
     edit(files)
-    card = {k: v for k, v in outer.card.items() if k not in ("onnx", "members", "card_sha256")}
+    card = {k: v for k, v in outer.card.to_json().items() if k not in ("onnx", "members", "card_sha256")}
     extra = {n: d for n, d in files.items() if n != "model.onnx"}
     return bundle.save_model(out, files["model.onnx"], card, extra_members=extra)
 
@@ -110,7 +113,6 @@ def test_a_tampered_member_is_refused(ensemble, tmp_path: Path):
 
 
 def test_bad_ensembles_are_refused_with_a_reason(ensemble, members, tiny_collection: Path, tmp_path: Path):
-    from genrekit.models.ensemble import train_ensemble
 
     with pytest.raises(ValueError, match="at least two"):
         train_ensemble(tiny_collection, tmp_path / "x.genre", members[:1])
@@ -121,23 +123,11 @@ def test_bad_ensembles_are_refused_with_a_reason(ensemble, members, tiny_collect
 
 
 def test_members_must_share_labels(members):
-    from genrekit.models.bundle import load_model
     from genrekit.models.ensemble import EnsembleFeatureSet
+    from genrekit.predict import load_model
 
     with pytest.raises(ValueError, match="share their labels"):
         EnsembleFeatureSet([load_model(m) for m in members], ["jazz", "rock"], ["a", "b"])
-
-
-def test_cli_takes_members_after_one_flag(members, tiny_collection: Path, tmp_path: Path):
-    from typer.testing import CliRunner
-
-    from genrekit.cli import app
-
-    out = tmp_path / "cli.genre"
-    result = CliRunner().invoke(app, ["train", str(tiny_collection), "--model", "ensemble", "--members",
-                                      str(members[0]), str(members[1]), "--out", str(out), "--quiet"])
-    assert result.exit_code == 0, result.output
-    assert "ensemble of 2 models" in result.stdout and out.is_file()
 
 
 # ----------------------------------------------------------------------------- out-of-fold weights
@@ -198,7 +188,7 @@ def test_out_of_fold_folds_shrink_to_the_groups_there_are():
 
 
 def test_fitted_ensemble_card_carries_out_of_fold_figures(ensemble):
-    oof = ensemble.card["validation"]["out_of_fold"]
+    oof = ensemble.card.to_json()["validation"]["out_of_fold"]
     assert ensemble.validation["out_of_fold"] == oof
     # 4 valid tracks, one group each, 2 per label: 2 folds, every track scored once
     assert oof["folds"] == 2 and oof["grouped_by"] == "group" and "2 folds instead of 5" in oof["folds_reduced"]
@@ -208,28 +198,28 @@ def test_fitted_ensemble_card_carries_out_of_fold_figures(ensemble):
     assert len(oof["weights_per_fold"]) == 2
     for w in oof["weights_per_fold"]:
         assert len(w) == 2 and abs(sum(w) - 1) < 1e-9 and min(w) >= 0
-    assert "optimistic" in ensemble.card["validation"]["note"]
+    assert "optimistic" in ensemble.card.to_json()["validation"]["note"]
 
 
 def test_out_of_fold_is_skipped_with_a_reason_when_groups_are_too_few(members, tiny_collection: Path, tmp_path: Path):
     import dataclasses
 
     from genrekit.datasets import load_dataset
-    from genrekit.models.ensemble import train_ensemble
 
     records = [dataclasses.replace(r, group="one_artist") if r.split == "valid" and r.label == "tones" else r
                for r in load_dataset(tiny_collection)]
     result = train_ensemble(records, tmp_path / "one_artist.genre", members, window=None)
-    skipped = result.card["validation"]["out_of_fold"]
+    skipped = result.card.to_json()["validation"]["out_of_fold"]
     assert set(skipped) == {"skipped"} and "label 'tones' has 1 group" in skipped["skipped"]
-    assert result.card["validation"]["metrics"]["n_tracks"] == 4  # the optimistic figures are still there
+    assert result.card.to_json()["validation"]["metrics"]["n_tracks"] == 4  # the optimistic figures are still there
 
 
 def test_out_of_fold_summary_gives_each_window_its_tracks_fold_weights():
     from types import SimpleNamespace
 
     from genrekit.evaluation import classification_metrics
-    from genrekit.models.ensemble import _out_of_fold_summary, _track_blocks, out_of_fold_scores
+    from genrekit.models.ensemble import out_of_fold_scores
+    from genrekit.trainers.ensemble import _out_of_fold_summary, _track_blocks
 
     track_blocks, y, groups = _informative_and_noise(n_groups=12, per_group=2)
     labels = ["a", "b", "c"]

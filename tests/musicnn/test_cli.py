@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from genrekit.cli import app, models_cmd, tags_cmd  # noqa: F401  (registers the commands if the CLI does not yet)
+from genrekit.cli import app
 
 runner = CliRunner()
 
@@ -68,7 +68,7 @@ def test_models_list(musicnn_dir, tmp_path):
 
 def test_models_install_rejects_unknown_names_and_bad_wheels(tmp_path):
     result = runner.invoke(app, ["models", "install", "vggish"])
-    assert result.exit_code == 2 and "installable: musicnn" in result.output
+    assert result.exit_code == 2 and "'vggish' is not one of 'musicnn'" in result.output
     bad = tmp_path / "musicnn-0.1.0-py3-none-any.whl"
     bad.write_bytes(b"not a wheel")
     result = runner.invoke(app, ["models", "install", "musicnn", "--wheel", str(bad), "--data-dir", str(tmp_path / "out")])
@@ -79,3 +79,8 @@ def test_models_install_reuses_an_existing_install(musicnn_dir):
     result = runner.invoke(app, ["models", "install", "musicnn", "--data-dir", str(musicnn_dir)])
     assert result.exit_code == 0, result.output
     assert "already installed" in result.output
+
+
+def test_tags_refuses_an_unknown_tagger(clip):
+    result = runner.invoke(app, ["tags", str(clip), "-m", "VGGish"])
+    assert result.exit_code == 2 and "'VGGish' is not one of" in result.output and "'MTT_musicnn'" in result.output

@@ -1,37 +1,44 @@
 """``genrekit demo``: classify the bundled example recordings and write an illustrated report."""
 
-from __future__ import annotations
-
 import json
 from pathlib import Path
-from typing import Optional
+from typing import Annotated, Optional
 
 import typer
 
-from genrekit.cli import app
-from genrekit.cli.output import console, exit_code_for, fail, report_failure
+from genrekit.cli.app import app
+from genrekit.cli.output import console, exit_code_for, report_failure, usage_error
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "data" / "examples"
 
 
 @app.command("demo")
 def demo(
-    paths: Optional[list[Path]] = typer.Argument(None, help="Audio files or folders (default: the bundled examples)."),
-    model: Optional[Path] = typer.Option(None, "--model", "-m", help="A .genre model file; default: the bundled model."),
-    report: Path = typer.Option(Path("demo-report.html"), "--report", help="Where to write the HTML report."),
-    as_json: bool = typer.Option(False, "--json", help="One JSON object per file per line."),
+    paths: Annotated[
+        Optional[list[Path]],
+        typer.Argument(help="Audio files or folders (default: the bundled examples).", metavar="PATH",
+                       show_default=False),
+    ] = None,
+    model: Annotated[
+        Optional[Path], typer.Option("--model", "-m", help="A .genre model file; default: the bundled model.")
+    ] = None,
+    report: Annotated[Path, typer.Option("--report", help="Where to write the HTML report.")] = Path("demo-report.html"),
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per file per line.")] = False,
 ) -> None:
     """Classify example recordings, print the genres, and write an HTML report that shows what was heard."""
+    # deferred: keeps CLI start-up fast
+    from rich.text import Text
+
     from genrekit.audio import find_audio_files, load_audio
     from genrekit.errors import GenrekitError
-    from genrekit.predict import load_model
     from genrekit.features.timeline import frame_features
+    from genrekit.predict import load_model
     from genrekit.report.demo import TrackView, render_demo_html
 
     try:
         classifier = load_model(model)
     except GenrekitError as error:
-        raise fail(str(error)) from None
+        raise usage_error(str(error)) from None
     files = find_audio_files(paths or [EXAMPLES])
     views, failures = [], 0
     for path in files:
@@ -47,7 +54,8 @@ def demo(
             print(json.dumps(prediction.to_dict()))
         else:
             top = ", ".join(f"{g} {p:.2f}" for g, p in prediction.top(3))
-            console.print(f"{path.name:45s} [bold]{prediction.genre:10s}[/bold] {prediction.confidence:.2f}   ({top})")
+            console.print(Text.assemble(f"{path.name:45s} ", (f"{prediction.genre:10s}", "bold"),
+                                        f" {prediction.confidence:.2f}   ({top})"))
         views.append(
             TrackView(
                 name=path.name, y=y, sr=classifier.sample_rate, frames=frame_features(y, classifier.sample_rate),
@@ -58,5 +66,5 @@ def demo(
     if views:
         report.write_text(render_demo_html(views, classifier.card))
         if not as_json:
-            console.print(f"report: [bold]{report}[/bold]")
+            console.print(Text.assemble("report: ", (str(report), "bold")))
     raise typer.Exit(exit_code_for(failures))

@@ -4,58 +4,34 @@ Exit codes: 0 all files worked, 1 some files failed (the rest are in the
 table), 2 usage errors (unknown set, bad option, missing source), 130 interrupted.
 """
 
-from __future__ import annotations
-
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import Annotated, Optional
 
 import typer
+from rich.markup import escape
 
-from genrekit.cli import app
-from genrekit.cli.output import progress_bar
-
-if TYPE_CHECKING:
-    from rich.console import Console
-
-    from genrekit.features.base import FeatureSet
+from genrekit.cli.app import app
+from genrekit.cli.choices import Layout
+from genrekit.cli.feature_sets import feature_set_or_fail
+from genrekit.cli.output import EXIT_INTERRUPTED, console, error_console, exit_code_for, usage_error
+from genrekit.cli.progress import progress_bar
 
 DEFAULT_SET = "default"
 
 
-def _usage_error(message: str) -> typer.Exit:
-    typer.echo(f"Error: {message}", err=True)
-    return typer.Exit(2)
-
-
-def _feature_set(name: str, no_hpss: bool) -> "FeatureSet":
-    from genrekit.features import get_feature_set
-
-    options: dict[str, Any] = {"hpss": False} if no_hpss else {}
-    try:
-        return get_feature_set(name, **options)
-    except ValueError as error:
-        raise _usage_error(str(error)) from None
-    except TypeError as error:
-        if no_hpss and "hpss" in str(error):
-            raise _usage_error(
-                f"--no-hpss applies only to feature sets with an HPSS step (such as gtzan57); {name!r} has none"
-            ) from None
-        raise
-
-
-def _list_sets(only: str | None, as_json: bool, console: "Console") -> None:
+def _list_sets(only: str | None, as_json: bool) -> None:
+    """Every feature set (or ``only``) with its version, options and columns, as tables or JSON."""
+    # deferred: keeps CLI start-up fast
     from rich.table import Table
+    from rich.text import Text
 
-    from genrekit.features import available_feature_sets, get_feature_set
+    from genrekit.features import available_feature_sets
 
     names = [only] if only else available_feature_sets()
     described = []
     for name in names:
-        try:
-            fs = get_feature_set(name)
-        except ValueError as error:
-            raise _usage_error(str(error)) from None
+        fs = feature_set_or_fail(name)
         described.append(
             {
                 "name": name,
@@ -71,13 +47,13 @@ def _list_sets(only: str | None, as_json: bool, console: "Console") -> None:
     for d in described:
         opts = ", ".join(f"{k}={v!r}" for k, v in d["options"].items())
         table = Table(
-            title=f"{d['name']} (version {d['version']}, {len(d['columns'])} columns{', ' + opts if opts else ''})",
+            title=Text(f"{d['name']} (version {d['version']}, {len(d['columns'])} columns{', ' + opts if opts else ''})"),
             title_justify="left",
         )
         table.add_column("column", no_wrap=True)
         table.add_column("meaning")
         for c in d["columns"]:
-            table.add_row(c["name"], c["description"])
+            table.add_row(Text(c["name"]), Text(c["description"]))
         console.print(table)
 
 
@@ -86,7 +62,7 @@ def resolve_sources(sources: list[Path]) -> list[Path]:
     resolved = []
     for source in sources:
         if str(source) == "examples" and not source.exists():
-            from importlib.resources import files
+            from importlib.resources import files  # only where asked for
 
             source = Path(str(files("genrekit") / "data" / "examples"))
         resolved.append(source)
@@ -118,49 +94,42 @@ def features(
         Optional[Path], typer.Option("--cache-dir", help="Feature cache (default: $GENREKIT_CACHE or ~/.cache/genrekit).")
     ] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the cache.")] = False,
-    layout: Annotated[
-        str, typer.Option("--layout", help="How to read SOURCE: auto, folders, manifest, gtzan or files.")
-    ] = "auto",
+    layout: Annotated[Layout, typer.Option("--layout", help="How to read SOURCE.")] = Layout.auto,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary instead of text.")] = False,
     list_sets: Annotated[bool, typer.Option("--list", help="List the feature sets and their columns, then exit.")] = False,
 ) -> None:
     """Compute a feature table: one row per window, with path, label, split, group, start, end and features."""
-    from rich.console import Console
-    from rich.markup import escape
-
-    console = Console(soft_wrap=True)
     if list_sets:
-        _list_sets(set_name, as_json, console)
+        _list_sets(set_name, as_json)
         return
     if not sources:
-        raise _usage_error("give at least one SOURCE (audio file, folder or CSV manifest)")
+        raise usage_error("give at least one SOURCE (audio file, folder or CSV manifest)")
     if hop is not None and window is None:
-        raise _usage_error("--hop needs --window")
-    if layout not in ("auto", "folders", "manifest", "gtzan", "files"):
-        raise _usage_error(f"unknown --layout {layout!r}; use auto, folders, manifest, gtzan or files")
+        raise usage_error("--hop needs --window")
 
+    # deferred: keeps CLI start-up fast
     from genrekit.audio import Windowing
     from genrekit.datasets import load_sources, summarize
-    from genrekit.errors import DatasetError
+    from genrekit.errors import GenrekitError
     from genrekit.store import build_feature_table, failures_path
 
     try:
         windowing = Windowing(window=window, hop=hop)
-    except ValueError as error:
-        raise _usage_error(str(error)) from None
-    fs = _feature_set(set_name or DEFAULT_SET, no_hpss)
+    except GenrekitError as error:
+        raise usage_error(str(error)) from None
+    fs = feature_set_or_fail(set_name or DEFAULT_SET, no_hpss=no_hpss)
     try:
-        records = load_sources(resolve_sources(sources), layout=layout)  # type: ignore[arg-type]
-    except DatasetError as error:
-        raise _usage_error(str(error)) from None
+        records = load_sources(resolve_sources(sources), layout=layout.value)
+    except GenrekitError as error:
+        raise usage_error(str(error)) from None
     if not records:
-        raise _usage_error("no audio files found in the given sources")
+        raise usage_error("no audio files found in the given sources")
 
     bar = progress_bar(quiet)
     try:
         with bar:
-            task = bar.add_task(f"{fs.name}", total=len({r.path for r in records}))
+            task = bar.add_task(escape(fs.name), total=len({r.path for r in records}))
             result = build_feature_table(
                 records,
                 fs,
@@ -172,8 +141,9 @@ def features(
                 progress=lambda p: bar.update(task, completed=p.done),
             )
     except KeyboardInterrupt:
-        typer.echo("Interrupted: finished files are cached; run the same command again to resume.", err=True)
-        raise typer.Exit(130) from None
+        error_console.print("Interrupted: finished files are cached; run the same command again to resume.",
+                            markup=False, highlight=False)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
 
     side = failures_path(out) if result.failures else None
     if as_json:
@@ -195,7 +165,7 @@ def features(
     else:
         console.print(
             f"Wrote [bold]{escape(str(out))}[/bold]: {result.n_rows} rows x {len(fs.columns)} features "
-            f"({fs.name}) from {result.n_files} files: {result.computed} computed, "
+            f"({escape(fs.name)}) from {result.n_files} files: {result.computed} computed, "
             f"{result.cached} from cache, {result.failed} failed."
         )
         if result.failures:
@@ -203,5 +173,4 @@ def features(
             for f in result.failures:
                 message = f.message.removeprefix(f"{f.path}: ")  # genrekit's errors start with the path
                 console.print(f"  {escape(f.path)}: {escape(f.error)}: {escape(message)}", highlight=False)
-    if result.failures:
-        raise typer.Exit(1)
+    raise typer.Exit(exit_code_for(result.failed))

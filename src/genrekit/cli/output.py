@@ -1,11 +1,18 @@
-"""What every command shares for printing: consoles, the progress bar, exit codes."""
+"""What every command shares for printing: the consoles, the exit codes, and how errors are reported.
+
+Messages often carry file names, labels and the text of errors, none of
+which may be read as rich markup (a file called ``[red].wav`` must print as
+itself), so everything from outside goes through :func:`rich.markup.escape`
+or :class:`rich.text.Text` here.
+"""
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any
 
+import typer
 from rich.console import Console
+from rich.markup import escape
 
 console = Console(soft_wrap=True)
 error_console = Console(stderr=True, soft_wrap=True)
@@ -21,62 +28,25 @@ def exit_code_for(failures: int) -> int:
     return EXIT_SOME_FAILED if failures else EXIT_OK
 
 
-def progress_bar(quiet: bool) -> Any:
-    """A rich progress bar on stderr: files done/total, files per second, elapsed, time left.
+def card_dict(card: Any) -> dict[str, Any]:
+    """A model card as the JSON object it is stored as: a typed ``ModelCard`` (``to_json``) or a plain mapping."""
+    return card.to_json() if hasattr(card, "to_json") else dict(card)
 
-    Disabled when ``quiet`` or when stderr is not a terminal (logs stay clean).
+
+def print_error(message: str) -> None:
+    """``error: message`` on stderr; ``message`` is printed as plain text, never as markup."""
+    error_console.print(f"[red]error:[/red] {escape(message)}", highlight=False)
+
+
+def usage_error(message: str) -> typer.Exit:
+    """Print ``error: message`` on stderr and return the exit (code 2) to raise: the one way to refuse input.
+
+    ``raise usage_error(str(error)) from None`` turns a
+    :class:`~genrekit.errors.GenrekitError` into a usage error without a
+    traceback; anything else escaping a command is a bug and keeps its traceback.
     """
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        ProgressColumn,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-    from rich.text import Text
-
-    class RateColumn(ProgressColumn):
-        """Files per second."""
-
-        def render(self, task) -> Text:  # type: ignore[no-untyped-def]
-            speed = task.finished_speed or task.speed
-            return Text("-- files/s" if speed is None else f"{speed:.1f} files/s", style="progress.data.speed")
-
-    return Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("files"),
-        RateColumn(),
-        TimeElapsedColumn(),
-        TextColumn("eta"),
-        TimeRemainingColumn(),
-        console=error_console,
-        disable=quiet or not error_console.is_terminal,
-    )
-
-
-@contextmanager
-def store_progress(description: str, *, quiet: bool = False) -> Iterator[Callable[[Any], None]]:
-    """A progress bar fed by the feature store: yields the ``progress`` callback to pass it."""
-    bar = progress_bar(quiet)
-    with bar:
-        task = bar.add_task(description, total=None)
-
-        def update(p: Any) -> None:
-            bar.update(task, completed=p.done, total=p.total)
-
-        yield update
-
-
-def fail(message: str, code: int = EXIT_USAGE) -> Exception:
-    """Print ``error: message`` on stderr and return the ``typer.Exit`` to raise."""
-    import typer
-
-    error_console.print(f"[red]error:[/red] {message}", highlight=False)
-    return typer.Exit(code)
+    print_error(message)
+    return typer.Exit(EXIT_USAGE)
 
 
 def audio_files_or_fail(paths: list[Any]) -> list[Any]:
@@ -85,7 +55,7 @@ def audio_files_or_fail(paths: list[Any]) -> list[Any]:
 
     files = find_audio_files(paths)
     if not files:
-        raise fail("no audio files found")
+        raise usage_error("no audio files found")
     return files
 
 
@@ -96,4 +66,11 @@ def report_failure(path: Any, error: Exception, as_json: bool) -> None:
     if as_json:
         print(json.dumps({"path": str(path), "error": str(error)}), flush=True)
     else:
-        error_console.print(f"[red]failed:[/red] {error}", highlight=False)
+        error_console.print(f"[red]failed:[/red] {escape(str(error))}", highlight=False)
+
+
+def report_skipped(failures: list[Any]) -> None:
+    """Files a training or evaluation run could not read (and went on without), one yellow line each."""
+    for failure in failures:
+        error_console.print(f"[yellow]skipped:[/yellow] {escape(str(failure.path))}: {escape(str(failure.message))}",
+                            highlight=False)

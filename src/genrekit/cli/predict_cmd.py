@@ -1,38 +1,46 @@
 """``genrekit predict``: name the genre of audio files."""
 
-from __future__ import annotations
-
 import json
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from genrekit.cli import app
-from genrekit.cli.output import audio_files_or_fail, console, error_console, exit_code_for, fail, report_failure
+from genrekit.cli.app import app
+from genrekit.cli.output import audio_files_or_fail, console, error_console, exit_code_for, report_failure, usage_error
+
+if TYPE_CHECKING:
+    from genrekit.predict import Prediction
 
 
 @app.command("predict")
 def predict(
-    paths: list[Path] = typer.Argument(..., help="Audio files or folders (searched recursively)."),
-    model: Optional[Path] = typer.Option(None, "--model", "-m", help="A .genre model file; default: the bundled model."),
-    top_k: int = typer.Option(3, "--top-k", "-k", min=1, help="How many genres to show per file."),
-    as_json: bool = typer.Option(False, "--json", help="One JSON object per file per line."),
-    timeline: bool = typer.Option(False, "--timeline", help="Also print the per-window genre timeline (table output)."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but the results."),
+    paths: Annotated[
+        list[Path], typer.Argument(help="Audio files or folders (searched recursively).", metavar="PATH")
+    ],
+    model: Annotated[
+        Optional[Path], typer.Option("--model", "-m", help="A .genre model file; default: the bundled model.")
+    ] = None,
+    top_k: Annotated[int, typer.Option("--top-k", "-k", min=1, help="How many genres to show per file.")] = 3,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per file per line.")] = False,
+    timeline: Annotated[
+        bool, typer.Option("--timeline", help="Also print the per-window genre timeline (table output).")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but the results.")] = False,
 ) -> None:
     """Classify each file: the track's genre, its probabilities, and a timeline over windows.
 
     A file that cannot be read gives an error (a JSON line with "error" under
     --json); the others are still classified, and the exit code is 1.
     """
+    # deferred: keeps CLI start-up fast
     from genrekit.errors import GenrekitError
-    from genrekit.predict import Prediction, load_model
+    from genrekit.predict import load_model
 
     try:
         classifier = load_model(model)
     except GenrekitError as error:
-        raise fail(str(error)) from None
+        raise usage_error(str(error)) from None
     files = audio_files_or_fail(paths)
 
     failures = 0
@@ -56,8 +64,11 @@ def predict(
     raise typer.Exit(exit_code_for(failures))
 
 
-def _print_table(rows: list, top_k: int) -> None:
+def _print_table(rows: "list[Prediction]", top_k: int) -> None:
+    """One row per file; names and labels are cells of plain text, never markup."""
+    # deferred: keeps CLI start-up fast
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title=None, show_lines=False)
     table.add_column("file", overflow="fold")
@@ -66,11 +77,12 @@ def _print_table(rows: list, top_k: int) -> None:
     table.add_column(f"top {top_k}")
     for row in rows:
         top = ", ".join(f"{genre} {p:.2f}" for genre, p in row.top(top_k))
-        table.add_row(Path(row.path).name, row.genre, f"{row.confidence:.2f}", top)
+        table.add_row(Text(Path(row.path).name), Text(row.genre), f"{row.confidence:.2f}", Text(top))
     console.print(table)
 
 
-def _print_timeline(result) -> None:
-    console.print(f"[bold]{Path(result.path).name}[/bold]")
+def _print_timeline(result: "Prediction") -> None:
+    """The file's name, then one line per segment of the same genre."""
+    console.print(Path(result.path).name, style="bold", markup=False, highlight=False)
     for seg in result.segments:
-        console.print(f"  {seg.start:7.1f}-{seg.end:7.1f} s  {seg.genre:<10} {seg.confidence:.2f}")
+        console.print(f"  {seg.start:7.1f}-{seg.end:7.1f} s  {seg.genre:<10} {seg.confidence:.2f}", markup=False)

@@ -1,19 +1,19 @@
 """``genrekit tags``: musicnn's tags (genres, moods, eras, instruments) for audio files."""
 
-from __future__ import annotations
-
 import json
 from pathlib import Path
-from typing import Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
-from genrekit.cli import app
-from genrekit.cli.output import audio_files_or_fail, console, error_console, exit_code_for, fail, report_failure
+from genrekit.cli.app import app
+from genrekit.cli.choices import TagModel
+from genrekit.cli.output import audio_files_or_fail, console, error_console, exit_code_for, report_failure, usage_error
 
 
-def tags_record(path: Path, out, top_k: int) -> dict:
+def tags_record(path: Path, out: Any, top_k: int) -> dict[str, Any]:
     """The JSON object of one file: top tags, every tag's score, and the per-patch timeline."""
+    # deferred: keeps CLI start-up fast
     from genrekit.musicnn.labels import category
 
     scores = out.tag_scores
@@ -40,25 +40,36 @@ def tags_record(path: Path, out, top_k: int) -> dict:
 
 @app.command("tags")
 def tags(
-    paths: list[Path] = typer.Argument(..., help="Audio files or folders (searched recursively)."),
-    model: str = typer.Option(
-        "MSD_musicnn",
-        "--model",
-        "-m",
-        help="MSD_musicnn (Last.fm tags: genres, moods, eras, instruments) or MTT_musicnn (MagnaTagATune).",
-    ),
-    top_k: int = typer.Option(
-        5, "--top-k", "-k", min=1, max=50, help="How many tags to show per file (and per patch in the JSON timeline)."
-    ),
-    hop: Optional[float] = typer.Option(None, "--hop", min=0.1, help="Seconds between 3-second patches; default 3 (no overlap)."),
-    as_json: bool = typer.Option(
-        False, "--json", help="One JSON object per file per line: top tags, all scores, and the per-patch timeline."
-    ),
-    timeline: bool = typer.Option(False, "--timeline", help="Also print each patch's top tags (table output)."),
-    data_dir: Optional[Path] = typer.Option(
-        None, "--data-dir", help="Folder of the converted weights (default: where `genrekit models install musicnn` puts them)."
-    ),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but the results."),
+    paths: Annotated[
+        list[Path], typer.Argument(help="Audio files or folders (searched recursively).", metavar="PATH")
+    ],
+    model: Annotated[
+        TagModel,
+        typer.Option(
+            "--model", "-m",
+            help="MSD_musicnn (Last.fm tags: genres, moods, eras, instruments) or MTT_musicnn (MagnaTagATune).",
+        ),
+    ] = TagModel.MSD_musicnn,
+    top_k: Annotated[
+        int,
+        typer.Option("--top-k", "-k", min=1, max=50,
+                     help="How many tags to show per file (and per patch in the JSON timeline)."),
+    ] = 5,
+    hop: Annotated[
+        Optional[float],
+        typer.Option("--hop", min=0.1, help="Seconds between 3-second patches; default 3 (no overlap)."),
+    ] = None,
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help="One JSON object per file per line: top tags, all scores, and the per-patch timeline."),
+    ] = False,
+    timeline: Annotated[bool, typer.Option("--timeline", help="Also print each patch's top tags (table output).")] = False,
+    data_dir: Annotated[
+        Optional[Path],
+        typer.Option("--data-dir",
+                     help="Folder of the converted weights (default: where `genrekit models install musicnn` puts them)."),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but the results.")] = False,
 ) -> None:
     """Tag each file with musicnn (Pons & Serra 2019), pretrained on the Million Song Dataset or MagnaTagATune.
 
@@ -66,15 +77,16 @@ def tags(
     3-second patches. A file that cannot be read gives an error (a JSON line
     with "error" under --json); the others are still tagged, and the exit code is 1.
     """
+    # deferred: keeps CLI start-up fast
     from genrekit.audio import load_audio
     from genrekit.errors import GenrekitError
     from genrekit.musicnn.frontend import SAMPLE_RATE
     from genrekit.musicnn.model import load
 
     try:
-        net = load(model, data_dir)
-    except (GenrekitError, ValueError) as error:
-        raise fail(str(error)) from None
+        net = load(model.value, data_dir)
+    except GenrekitError as error:
+        raise usage_error(str(error)) from None
     files = audio_files_or_fail(paths)
 
     failures = 0
@@ -94,19 +106,22 @@ def tags(
     raise typer.Exit(exit_code_for(failures))
 
 
-def _print_file(path: Path, out, top_k: int, timeline: bool) -> None:
+def _print_file(path: Path, out: Any, top_k: int, timeline: bool) -> None:
+    """A table of the file's top tags, then (``timeline``) each patch's; names and tags are plain text."""
+    # deferred: keeps CLI start-up fast
     from rich.table import Table
+    from rich.text import Text
 
     from genrekit.musicnn.labels import category
 
-    table = Table(title=f"{path.name}  ({out.model}, {len(out.starts)} patches)", title_justify="left")
+    table = Table(title=Text(f"{path.name}  ({out.model}, {len(out.starts)} patches)"), title_justify="left")
     table.add_column("tag", style="bold")
     table.add_column("score", justify="right")
     table.add_column("kind")
     for tag, score in out.top_tags(top_k):
-        table.add_row(tag, f"{score:.3f}", category(out.model, tag))
+        table.add_row(Text(tag), f"{score:.3f}", Text(category(out.model, tag)))
     console.print(table)
     if timeline:
         for start, row in zip(out.starts, out.taggram):
             best = ", ".join(f"{out.labels[i]} {row[i]:.2f}" for i in row.argsort()[::-1][:top_k])
-            console.print(f"  {start:7.2f}s  {best}")
+            console.print(f"  {start:7.2f}s  {best}", markup=False)

@@ -12,6 +12,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from genrekit.errors import ConfigError
 from genrekit.features.base import Column, FeatureSet
 
 SEPARATOR = "+"
@@ -24,14 +25,14 @@ class CombinedFeatureSet(FeatureSet):
 
     def __init__(self, members: Sequence[FeatureSet]) -> None:
         if len(members) < 2:
-            raise ValueError("a combined feature set needs at least two members")
+            raise ConfigError("a combined feature set needs at least two members")
         self.members = list(members)
         self.name = SEPARATOR.join(m.name for m in self.members)  # type: ignore[misc]
         self.sample_rate = self.members[0].sample_rate
         self._columns = tuple(c for m in self.members for c in m.columns)
         names = [c.name for c in self._columns]
         if len(set(names)) != len(names):
-            raise ValueError(f"feature sets {self.name!r} share column names; they cannot be combined")
+            raise ConfigError(f"feature sets {self.name!r} share column names; they cannot be combined")
 
     @property
     def columns(self) -> tuple[Column, ...]:
@@ -50,25 +51,10 @@ class CombinedFeatureSet(FeatureSet):
 
     def extract_many(self, windows: Sequence[np.ndarray], sr: int) -> np.ndarray:
         if sr != self.sample_rate:
-            raise ValueError(f"{self.name} expects audio at {self.sample_rate} Hz, got {sr} Hz")
+            raise ConfigError(f"{self.name} expects audio at {self.sample_rate} Hz, got {sr} Hz")
         if not windows:
             return np.zeros((0, len(self._columns)))
         blocks = [m.extract_many(self._at_member_rate(windows, sr, m), m.sample_rate) for m in self.members]
         return np.concatenate(blocks, axis=1)
 
 
-def combine(names: str, **options: Any) -> CombinedFeatureSet:
-    """``"default+musicnn"`` -> the combined set; ``options`` go to every member that takes them."""
-    import inspect
-
-    from genrekit.features import get_feature_set
-
-    members = []
-    for name in names.split(SEPARATOR):
-        factory_options = {}
-        for key, value in options.items():
-            probe = get_feature_set(name)
-            if key in inspect.signature(type(probe).__init__).parameters:
-                factory_options[key] = value
-        members.append(get_feature_set(name, **factory_options))
-    return CombinedFeatureSet(members)

@@ -9,8 +9,9 @@ way librosa's defaults compute them (``chroma_stft`` with estimated tuning,
 estimate; every ``_var`` is ``np.var``), all from one shared STFT.
 
 ``hpss=False`` (CLI ``--no-hpss``) drops the four ``harmony_*``/``perceptr_*``
-columns (53 remain): median-filter HPSS costs 1-2 s per 30 s clip, the rest
-about 50 ms. A silent window gives zeros everywhere except ``mfcc1_mean``
+columns (53 remain): median-filter HPSS costs far more than all the other
+columns together (timings in ``docs/results.md``). A silent window gives
+zeros everywhere except ``mfcc1_mean``
 (``-100 * sqrt(128)`` dB, the ``amin`` floor) and ``tempo`` 0 (no onsets,
 as ``beat_track``).
 """

@@ -3,8 +3,8 @@
 ``harmonic_percussive(y)`` gives the two waveforms ``librosa.effects.hpss(y)``
 gives (kernel 31, power-2 soft masks), starting from the shared STFT and
 inverting it with a plain-numpy overlap-add instead of librosa's numba-jitted
-one. Median filtering two 1025 x 1300 spectrograms costs about a second per
-30 s clip, which is why the ``gtzan57`` set can leave it out.
+one. Median filtering two 1025 x 1300 spectrograms is slow (timings in
+``docs/results.md``), which is why the ``gtzan57`` set can leave it out.
 """
 
 from __future__ import annotations

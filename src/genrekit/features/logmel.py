@@ -28,7 +28,6 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from genrekit.features import register_feature_set
 from genrekit.features.base import Column, FeatureSet
 
 
@@ -84,8 +83,8 @@ class LogMelFeatureSet(FeatureSet):
     def mel_basis(self) -> np.ndarray:
         """``(n_mels, 1 + n_fft // 2)`` float32 Slaney mel filter bank, librosa's weights without importing librosa.
 
-        Prediction with a CNN then never imports librosa (and numba): over a
-        second saved on every command.
+        Prediction with a CNN then never imports librosa (and numba), whose import
+        is slow (see ``docs/results.md``).
         """
         from genrekit.features.spectrogram import mel_filterbank
 
@@ -144,16 +143,5 @@ class MusicnnMelFeatureSet(LogMelFeatureSet):
     def options(self) -> dict[str, Any]:
         return {}
 
-
-def _logmel(**options: Any) -> LogMelFeatureSet:
-    return LogMelFeatureSet(**options)
-
-
-def _musicnn_mel() -> MusicnnMelFeatureSet:
-    return MusicnnMelFeatureSet()
-
-
-register_feature_set("logmel", _logmel)
-register_feature_set("musicnn_mel", _musicnn_mel)
 
 __all__ = ["LogMelFeatureSet", "MusicnnMelFeatureSet"]

@@ -19,7 +19,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from genrekit.features import register_feature_set
+from genrekit.errors import ConfigError
 from genrekit.features.base import Column, FeatureSet
 from genrekit.musicnn.labels import labels_for, slug
 from genrekit.musicnn.paths import DEFAULT_MODEL, check_model_name
@@ -53,7 +53,7 @@ class MusicnnFeatureSet(FeatureSet):
         self.model = check_model_name(model)
         self.tags = bool(tags)
         if hop is not None and hop <= 0:
-            raise ValueError("hop must be > 0 seconds (or None for non-overlapping 3 s patches)")
+            raise ConfigError("hop must be > 0 seconds (or None for non-overlapping 3 s patches)")
         self.hop = None if hop is None else float(hop)
         self.data_dir = data_dir
         self._columns = self._make_columns()
@@ -101,11 +101,5 @@ class MusicnnFeatureSet(FeatureSet):
             rows.append(np.concatenate(parts))
         return np.asarray(rows, dtype=np.float64)
 
-
-def _factory(**options: Any) -> MusicnnFeatureSet:
-    return MusicnnFeatureSet(**options)
-
-
-register_feature_set("musicnn", _factory)
 
 __all__ = ["MusicnnFeatureSet"]

@@ -2,8 +2,8 @@
 
 Ports of ``librosa.onset.onset_strength`` and ``librosa.feature.tempo`` (the
 tempo estimate ``librosa.beat.beat_track`` reports) that reuse the window's
-mel spectrogram and avoid importing librosa (scipy.signal alone costs a
-second to import). Tests hold them to librosa's functions.
+mel spectrogram and avoid importing librosa (importing scipy.signal alone is
+slow; see ``docs/results.md``). Tests hold them to librosa's functions.
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ def tempogram(onset_env: np.ndarray, win_length: int = 384, double: bool = True)
     As ``librosa.feature.tempogram(onset_envelope=...)``: centred Hann-windowed
     frames of ``win_length`` onset frames (linear ramps to 0 at the edges),
     autocorrelated and scaled so each frame's largest lag value is 1.
-    ``double=False`` runs the FFTs in float32 (twice as fast, values within ~1e-6).
+    ``double=False`` runs the FFTs in float32 (measured faster, with float32 rounding; see ``docs/results.md``).
     """
     out = np.empty((onset_env.shape[-1], win_length), dtype=np.float64 if double else np.float32)
     for start, block in _tempogram_blocks(onset_env, win_length, double):

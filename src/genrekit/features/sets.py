@@ -6,14 +6,14 @@
 - ``default``: genrekit's best hand-crafted set, 37 columns (see :mod:`genrekit.features.default`);
   ``groups=[...]`` picks other column groups.
 
-Each module is imported only when its set is built, so listing the sets stays cheap.
+Each module is imported only when its set is built, so listing the sets stays cheap
+(deferred imports, on purpose).
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
-from genrekit.features import register_feature_set
 from genrekit.features.base import FeatureSet
 
 
@@ -35,22 +35,26 @@ def _default(groups: Sequence[str] | None = None) -> FeatureSet:
     return DefaultFeatureSet(groups=groups)
 
 
-register_feature_set("seed", _seed)
-register_feature_set("gtzan57", _gtzan57)
-register_feature_set("default", _default)
+def _musicnn(**options: Any) -> FeatureSet:
+    from genrekit.features.musicnn_set import MusicnnFeatureSet
+
+    return MusicnnFeatureSet(**options)
 
 
-def _register_musicnn() -> None:
-    """musicnn's module registers itself; importing it loads no weights and no onnxruntime."""
-    from genrekit.features import musicnn_set  # noqa: F401
+def _logmel(**options: Any) -> FeatureSet:
+    from genrekit.features.logmel import LogMelFeatureSet
+
+    return LogMelFeatureSet(**options)
 
 
-_register_musicnn()
+def _musicnn_mel() -> FeatureSet:
+    from genrekit.features.logmel import MusicnnMelFeatureSet
+
+    return MusicnnMelFeatureSet()
 
 
-def _register_logmel() -> None:
-    """The CNN input sets ``logmel`` and ``musicnn_mel`` (see :mod:`genrekit.features.logmel`)."""
-    from genrekit.features import logmel  # noqa: F401
-
-
-_register_logmel()
+BUILTIN_FACTORIES: dict[str, Callable[..., FeatureSet]] = {
+    "seed": _seed, "gtzan57": _gtzan57, "default": _default, "musicnn": _musicnn,
+    "logmel": _logmel, "musicnn_mel": _musicnn_mel,
+}
+"""The sets genrekit ships, by name; each factory imports its module only when the set is built."""

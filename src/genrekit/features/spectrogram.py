@@ -9,8 +9,9 @@ The numbers follow librosa's defaults exactly (``n_fft=2048``,
 Slaney mel filters with Slaney area normalisation, ``power_to_db`` with
 ``ref=1``, ``amin=1e-10``, ``top_db=80``, orthonormal DCT-II); the tests hold
 them to librosa's own functions. We do not call librosa here because its
-spectral functions each recompute the STFT in float64, and importing it costs
-more than a second (scipy.signal, numba) before the first window is analysed.
+spectral functions each recompute the STFT in float64, and importing it
+(scipy.signal, numba) is slow before the first window is analysed (see
+``docs/results.md``).
 
 Arrays follow librosa's orientation: ``(n_bins, n_frames)``,
 ``(n_mels, n_frames)``, ``(n_mfcc, n_frames)``. Underneath they are views of
@@ -129,7 +130,7 @@ def stft_frames(
 
     Frames are centred (``n_fft // 2`` zeros padded on both sides, librosa's
     ``center=True, pad_mode='constant'``) and Hann-windowed. By default the
-    FFT runs in float32 (twice as fast); its rounding noise sits about 140 dB
+    FFT runs in float32 (measured faster); its rounding noise sits about 140 dB
     below the loudest bin. ``double=True`` computes in float64 and rounds the
     result to complex64, as librosa does: needed where near-silent bins
     matter (bandwidth of a pure tone weighs distant bins by distance squared).

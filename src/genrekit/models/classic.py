@@ -31,19 +31,19 @@ Why these and not others:
   classic ``GradientBoostingClassifier``; it has no ``class_weight``, so
   :class:`BalancedGradientBoostingClassifier` adds one through sample weights.
 - ``KNeighborsClassifier(weights="distance")`` differs from its ONNX version
-  by up to ~0.02, so ``knn`` votes uniformly. k-NN cannot weight classes
-  (its ``fit`` takes no sample weights); its calibrators are balanced instead.
-- Calibration is sigmoid only: isotonic calibration converts with errors up to
-  ~0.06 and temperature scaling does not convert at all.
-- Which models are calibrated by default was measured on the GTZAN subset
-  (74 MFCC/spectral columns, 3 s windows; valid = the artist-disjoint
-  fault-filtered split, 89 tracks). Window-level top-label ECE without -> with
-  calibration on that split: logreg 0.48 -> 0.12, gbm 0.31 -> 0.07, knn 0.23
-  -> 0.22 (log loss 10.6 -> 2.2: raw k-NN votes give hard zeros), rf 0.03 ->
-  0.18 (the forest's averaged votes are already calibrated). Under a
-  track-grouped CV without artist shift every calibrated model is
-  under-confident instead (track-level ECE 0.2-0.36 after mean aggregation),
-  so the numbers depend on how new the test artists are.
+  by far more than 1e-4, so ``knn`` votes uniformly. k-NN cannot weight
+  classes (its ``fit`` takes no sample weights); its calibrators are balanced
+  instead.
+- Calibration is sigmoid only: isotonic calibration converts with errors far
+  beyond 1e-4 and temperature scaling does not convert at all.
+- Which models are calibrated by default was measured on the GTZAN subset's
+  artist-disjoint valid split (window-level top-label ECE with and without
+  calibration): calibration cut logreg's and gbm's ECE sharply and k-NN's log
+  loss (raw k-NN votes give hard zeros), and made rf's worse (the forest's
+  averaged votes are already calibrated). Under a track-grouped CV without
+  artist shift every calibrated model is under-confident instead, so the
+  gains depend on how new the test artists are. The figures are in
+  ``docs/results.md`` ("Design measurements").
 
 Pipelines that hold a :class:`~sklearn.calibration.CalibratedClassifierCV`
 need the track groups at fit time, so fit them with :func:`fit_pipeline`.
@@ -58,13 +58,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from genrekit.errors import ConfigError
+
 if TYPE_CHECKING:  # heavy imports stay out of module import time
     from sklearn.pipeline import Pipeline
 
 MODELS: tuple[str, ...] = ("svm", "rf", "logreg", "knn", "gbm")
 
 # Models whose probabilities are calibrated (grouped sigmoid) unless asked otherwise; see the module
-# docstring for the measurements behind this choice.
+# docstring for the reasons and docs/results.md ("Design measurements") for the figures.
 _CALIBRATED_BY_DEFAULT = frozenset({"svm", "logreg", "knn", "gbm"})
 
 _GBC_CLASS = None
@@ -145,8 +147,9 @@ def _classifier(model: str, random_state: int | None, params: dict[str, Any]):
     elif model == "rf":
         from sklearn.ensemble import RandomForestClassifier
 
-        # 200 trees, leaves >= 3 windows: same grouped-CV accuracy as 300/2 on the GTZAN subset, half the
-        # ONNX size (10 MB instead of 20 MB for 2.6k training windows; size grows with the training set).
+        # 200 trees, leaves >= 3 windows: measured as accurate as 300 trees with leaves >= 2 under grouped CV
+        # on the GTZAN subset, with a much smaller ONNX file (its size grows with the training set);
+        # see docs/results.md.
         base = RandomForestClassifier(n_estimators=200, min_samples_leaf=3, class_weight="balanced",
                                       n_jobs=1, random_state=random_state)
     elif model == "logreg":
@@ -158,20 +161,20 @@ def _classifier(model: str, random_state: int | None, params: dict[str, Any]):
 
         base = KNeighborsClassifier(n_neighbors=15, weights="uniform")
     elif model == "gbm":
-        # max_features="sqrt": ~6x faster fits on ~60 columns at equal accuracy (GTZAN subset, grouped CV).
+        # max_features="sqrt": measured much faster fits at equal accuracy (GTZAN subset, grouped CV; docs/results.md).
         base = _balanced_gbc_class()(n_estimators=150, learning_rate=0.1, max_depth=3, subsample=0.8,
                                      max_features="sqrt", random_state=random_state)
     else:
-        raise ValueError(f"unknown model {model!r}; choose from {', '.join(MODELS)}")
+        raise ConfigError(f"unknown model {model!r}; choose from {', '.join(MODELS)}")
     valid = base.get_params(deep=False)
     unknown = sorted(set(params) - set(valid))
     if unknown:
-        raise ValueError(f"unknown parameter(s) {', '.join(unknown)} for model {model!r}; "
+        raise ConfigError(f"unknown parameter(s) {', '.join(unknown)} for model {model!r}; "
                          f"valid: {', '.join(sorted(valid))}")
     if model == "knn" and params.get("weights", "uniform") != "uniform":
-        raise ValueError("knn supports weights='uniform' only: distance weighting does not convert to ONNX exactly")
+        raise ConfigError("knn supports weights='uniform' only: distance weighting does not convert to ONNX exactly")
     if model == "svm" and params.get("probability"):
-        raise ValueError("svm: probability=True is deprecated in scikit-learn and leaks across groups; "
+        raise ConfigError("svm: probability=True is deprecated in scikit-learn and leaks across groups; "
                          "genrekit calibrates the SVC with grouped folds instead")
     return base.set_params(**params)
 
@@ -194,10 +197,10 @@ def build_pipeline(model: str, *, random_state: int | None = 0, calibrate: bool 
     if calibrate is None:
         calibrate = model in _CALIBRATED_BY_DEFAULT
     if not calibrate and model == "svm":
-        raise ValueError("svm needs calibrate=True: it has no probabilities otherwise")
+        raise ConfigError("svm needs calibrate=True: it has no probabilities otherwise")
     if calibrate:
         if calibration_folds < 2:
-            raise ValueError("calibration_folds must be >= 2")
+            raise ConfigError("calibration_folds must be >= 2")
         # ``cv`` holds the fold count until fit_pipeline replaces it with grouped splits.
         clf = CalibratedClassifierCV(clf, method="sigmoid", cv=calibration_folds, ensemble=False)
     return Pipeline([("scaler", StandardScaler()), ("clf", clf)])
@@ -225,8 +228,8 @@ def fit_pipeline(pipeline: Pipeline, X: np.ndarray, y: np.ndarray, groups: np.nd
     calibrate a classifier trained on their siblings; ``groups`` is then
     required. Its class balancing moves into sample weights that reach both
     the classifier and the sigmoid calibrators: an unweighted calibrator
-    pulls the arg-max back to the big classes (on the GTZAN subset, logreg's
-    balanced accuracy fell from 0.55 to 0.47 with it, 0.54 without).
+    pulls the arg-max back to the big classes (measured on the GTZAN subset:
+    logreg's balanced accuracy dropped markedly; see ``docs/results.md``).
     ``k``-NN, which has no ``class_weight``, gets balanced calibration.
     Returns the fitted pipeline (the same object).
     """
@@ -279,7 +282,7 @@ def param_grid(model: str) -> dict[str, list[Any]]:
     try:
         return {k: list(v) for k, v in grids[model].items()}
     except KeyError:
-        raise ValueError(f"unknown model {model!r}; choose from {', '.join(MODELS)}") from None
+        raise ConfigError(f"unknown model {model!r}; choose from {', '.join(MODELS)}") from None
 
 
 @dataclass

@@ -49,7 +49,7 @@ def power_spectrogram(y: np.ndarray, *, n_fft: int = N_FFT, hop_length: int = HO
         raise ValueError(f"expected a mono signal of shape (n_samples,), got shape {y.shape}")
     if len(y) <= n_fft // 2:
         raise ValueError(f"signal of {len(y)} samples is too short for a {n_fft}-point STFT (needs > {n_fft // 2})")
-    import scipy.fft  # 3x faster than numpy.fft on float32 frames
+    import scipy.fft  # measured faster than numpy.fft on float32 frames (docs/results.md)
 
     padded = np.pad(y, n_fft // 2, mode="reflect")
     frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::hop_length]

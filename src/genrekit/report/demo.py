@@ -15,6 +15,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from genrekit.models.card import ModelCard
+
 
 @dataclass(frozen=True)
 class TrackView:
@@ -130,17 +132,14 @@ img { max-width: 100%; }
 """
 
 
-def render_demo_html(views: Sequence[TrackView], model_card: dict[str, Any], title: str = "genrekit demo") -> str:
-    """A self-contained HTML page with one section per track."""
-    card = model_card
-    validation = card.get("validation") or {}
-    metrics = validation.get("metrics") or {}
+def render_demo_html(views: Sequence[TrackView], card: ModelCard, title: str = "genrekit demo") -> str:
+    """A self-contained HTML page with one section per track, headed by the model's validation figures."""
+    metrics = card.validation.metrics
     headline = ""
     if metrics.get("balanced_accuracy") is not None:
         headline = (
-            f"Model: {html.escape(str(card.get('model', {}).get('kind', '?')))} on feature set "
-            f"{html.escape(str(card.get('feature_set', {}).get('name', '?')))}; "
-            f"{html.escape(str(validation.get('split', 'validation')))} balanced accuracy "
+            f"Model: {html.escape(card.kind)} on feature set {html.escape(card.feature_set.name)}; "
+            f"{html.escape(card.validation.split)} balanced accuracy "
             f"{metrics['balanced_accuracy']:.3f}, accuracy {metrics.get('accuracy', float('nan')):.3f}."
         )
     parts = [

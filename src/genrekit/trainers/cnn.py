@@ -10,14 +10,13 @@ through the feature cache: patches of random crops are never reused.
 
 ``--init musicnn`` trains above a frozen front-end (``arch={"fine_tune":
 "head"}``, the default, trains the new genre head alone: on GTZAN it beat
-fine-tuning from the mid-end up, 0.69 against 0.63 valid balanced accuracy
-over 3 seeds). The front-end is then run once, before training, on patches
+fine-tuning from the mid-end up over 3 seeds, see docs/results.md). The front-end is then run once, before training, on patches
 cut every ``cache_stride`` seconds of each training track (each with its own
 random gain) and on every held-out window, and the steps train the layers
 above it on those cached outputs (crops
 = a random cached patch; time masks zero stretches of the front-end output;
 frequency masks, which need the front-end, are not applied; mixup as
-usual). The front-end is ~95 % of musicnn's compute, so this is what fits
+usual). The front-end is most of musicnn's compute, so this is what fits
 fine-tuning into a CPU budget; ``fine_tune="all"`` trains everything from
 log-mel crops, as for ``scratch``.
 
@@ -34,6 +33,11 @@ a run resumed from its checkpoint (written after every epoch, next to the
 output as ``<out>.ckpt``) ends with the same weights as an uninterrupted run.
 The checkpoint is a torch file loaded with ``weights_only=True`` (tensors
 and plain containers only); it is deleted once the model file is written.
+
+torch is optional (``genrekit[train]``): it and the modules built on it
+(:mod:`genrekit.models.cnn.arch`, :mod:`~genrekit.models.cnn.export`) are
+imported inside the functions that train, so this module, and the config,
+import without it.
 """
 
 from __future__ import annotations
@@ -43,18 +47,36 @@ import hashlib
 import json
 import os
 import time
-from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, ClassVar, Sequence
 
 import numpy as np
 
-from genrekit.errors import DatasetError
+from genrekit.audio import Windowing, cut_windows, load_audio
+from genrekit.errors import ConfigError, DatasetError
+from genrekit.evaluation import grouped_folds, track_scores
+from genrekit.features import get_feature_set
+from genrekit.models import bundle
+from genrekit.models.card import ModelCard, ModelInfo, TrainingSummary, ValidationSummary
+from genrekit.models.cnn import FINE_TUNE_LEVELS, TORCH_HINT
+from genrekit.store import Failure
+from genrekit.trainers.base import (
+    RunOptions,
+    Source,
+    TrainResult,
+    check_labels,
+    split_for_training,
+    training_split_name,
+)
 
 
-@dataclass
+INITS = ("scratch", "musicnn")
+STOP_ON = ("train", "valid")
+
+
+@dataclass(frozen=True)
 class CNNConfig:
     """Hyper-parameters of a CNN training run (recorded in the model card).
 
@@ -69,9 +91,23 @@ class CNNConfig:
     split's tracks (grouped and stratified), so the valid split stays unseen
     and its figures honest; ``valid`` scores on the valid split itself
     (more training data, optimistic valid figures).
+
+    ``init``: ``scratch`` (a small VGG on ``logmel``) or ``musicnn``
+    (pretrained ``musicnn_model`` with a new head, on ``musicnn_mel``);
+    ``fine_tune`` (``init="musicnn"``): how deep training reaches, one of
+    :data:`~genrekit.models.cnn.FINE_TUNE_LEVELS` (default ``head``).
+    ``hop``: seconds between prediction windows (default: the patch length);
+    ``aggregation``: how window probabilities make a track's. ``use_all``
+    trains on every file (nothing validated); ``seed`` seeds everything random.
     """
 
     init: str = "scratch"
+    fine_tune: str | None = None
+    hop: float | None = None
+    aggregation: str = "mean"
+    seed: int = 0
+    use_all: bool = False
+    musicnn_model: str = "MSD_musicnn"
     epochs: int = 40
     batch_size: int = 16
     lr: float = 1e-3
@@ -92,9 +128,25 @@ class CNNConfig:
     max_steps: int | None = None
     arch: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        if self.init not in INITS:
+            raise ConfigError(f"unknown init {self.init!r}; choose from {', '.join(INITS)}")
+        if self.epochs < 1:
+            raise ConfigError("epochs must be >= 1")
+        if self.stop_on not in STOP_ON:
+            raise ConfigError(f"unknown stop_on {self.stop_on!r}; choose from {', '.join(STOP_ON)}")
+        if self.fine_tune is not None and (self.init != "musicnn" or self.fine_tune not in FINE_TUNE_LEVELS):
+            raise ConfigError(f"fine_tune is for init='musicnn', one of {', '.join(FINE_TUNE_LEVELS)}")
+
+    @property
+    def architecture(self) -> dict[str, Any]:
+        """The network's options: ``arch`` plus ``fine_tune`` when set."""
+        return self.arch | ({"fine_tune": self.fine_tune} if self.fine_tune else {})
+
     def fingerprint(self, extra: dict[str, Any]) -> str:
         """What a checkpoint must match to be resumed (``epochs`` and ``patience`` may change)."""
-        body = {k: v for k, v in asdict(self).items() if k not in ("epochs", "patience")} | extra
+        run_fields = ("epochs", "patience", "fine_tune", "hop", "aggregation", "seed", "use_all", "musicnn_model")
+        body = {k: v for k, v in asdict(self).items() if k not in run_fields} | {"arch": self.architecture} | extra
         return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -114,13 +166,11 @@ class CNNProgress:
 
 def feature_set_for(init: str, **options: Any):
     """``logmel`` for ``scratch``, ``musicnn_mel`` (musicnn's front-end) for ``musicnn``."""
-    from genrekit.features import get_feature_set
-
     if init == "musicnn":
         return get_feature_set("musicnn_mel")
     if init == "scratch":
         return get_feature_set("logmel", **options)
-    raise ValueError(f"unknown init {init!r}; choose scratch or musicnn")
+    raise ConfigError(f"unknown init {init!r}; choose from {', '.join(INITS)}")
 
 
 # ----------------------------------------------------------------------------- data
@@ -135,9 +185,6 @@ class _Tracks:
 
 def _decode(records: Sequence[Any], fs: Any, label_index: dict[str, int], failures: list[Any],
             report: Callable[[int, int], None]) -> list[tuple[Any, np.ndarray]]:
-    from genrekit.audio import load_audio
-    from genrekit.store import Failure
-
     out = []
     for i, r in enumerate(records):
         try:
@@ -156,8 +203,6 @@ def _train_tracks(decoded: list[tuple[Any, np.ndarray]], fs: Any, label_index: d
 
 def _valid_windows(decoded: list[tuple[Any, np.ndarray]], fs: Any, windowing: Any) -> SimpleNamespace:
     """Patches of every prediction window of the valid tracks, and their track paths and labels."""
-    from genrekit.audio import cut_windows
-
     X, paths, labels = [], [], []
     for r, y in decoded:
         try:
@@ -172,7 +217,6 @@ def _valid_windows(decoded: list[tuple[Any, np.ndarray]], fs: Any, windowing: An
                            paths=np.array(paths, dtype=object), labels=np.array(labels, dtype=object))
 
 
-STOP_ON = ("train", "valid")
 
 
 def _stopping_split(decoded: list[tuple[Any, np.ndarray]], cfg: CNNConfig,
@@ -184,8 +228,6 @@ def _stopping_split(decoded: list[tuple[Any, np.ndarray]], cfg: CNNConfig,
     share when a label has too few groups for that many folds). With
     ``stop_on="valid"`` every train track is learned from.
     """
-    from genrekit.evaluation import grouped_folds
-
     if cfg.stop_on == "valid":
         return decoded, []
     y = np.array([str(r.label) for r, _ in decoded])
@@ -247,7 +289,7 @@ class _MelCrops:
         self.net, self.tracks, self.held_out, self.fs, self.cfg = net, tracks, held_out, fs, cfg
 
     def batch(self, idx: np.ndarray, rng: np.random.Generator) -> Any:
-        import torch
+        import torch  # deferred: torch is optional (genrekit[train])
 
         return torch.from_numpy(_spec_augment(_batch(self.tracks, idx, self.fs, self.cfg, rng), self.cfg, rng))
 
@@ -255,7 +297,7 @@ class _MelCrops:
         return self.net(x)
 
     def held_out_probabilities(self) -> np.ndarray:
-        from genrekit.models.cnn.export import torch_probabilities
+        from genrekit.models.cnn.export import torch_probabilities  # deferred: needs torch
 
         return torch_probabilities(self.net, self.held_out.X, self.fs.n_frames, self.fs.n_mels)
 
@@ -340,8 +382,6 @@ def _training_inputs(net: Any, tracks: _Tracks, held_out: SimpleNamespace | None
 
 def _evaluate(inputs: _MelCrops | _CachedFrontEnd, held_out: SimpleNamespace, labels: list[str],
               aggregation: str) -> dict[str, float]:
-    from genrekit.training import track_scores
-
     probs = inputs.held_out_probabilities().astype(np.float64)
     probs /= probs.sum(axis=1, keepdims=True)
     metrics, _, _ = track_scores(held_out, probs, labels, aggregation)
@@ -374,8 +414,8 @@ def fit(net: Any, tracks: _Tracks, held_out: SimpleNamespace | None, labels: lis
     if checkpoint is not None and checkpoint.exists():
         saved = torch.load(checkpoint, weights_only=True)
         if saved.get("fingerprint") != fingerprint:
-            raise ValueError(f"{checkpoint}: a checkpoint of a different training run (other data or settings); "
-                             "delete it to start afresh")
+            raise ConfigError(f"{checkpoint}: a checkpoint of a different training run (other data or settings); "
+                              "delete it to start afresh")
         net.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
         state = saved["loop"]
@@ -440,55 +480,35 @@ def fit(net: Any, tracks: _Tracks, held_out: SimpleNamespace | None, labels: lis
 HALF_ATOL = 1e-2  # float16 weights move probabilities by ~1e-3 (musicnn fine-tuned, GTZAN valid patches)
 
 
-def train_cnn(source: Any, out: str | os.PathLike[str], *, init: str = "scratch", epochs: int | None = None,
-              seed: int = 0, hop: float | None = None, aggregation: str = "mean", use_all: bool = False,
-              config: CNNConfig | dict[str, Any] | None = None, checkpoint: str | os.PathLike[str] | None = None,
-              keep_checkpoint: bool = False, musicnn_model: str = "MSD_musicnn",
-              musicnn_dir: str | os.PathLike[str] | None = None,
-              progress: Callable[[CNNProgress], None] | None = None,
-              card_extra: dict[str, Any] | None = None) -> Any:
+def train_cnn(source: Source, out: str | os.PathLike[str], config: CNNConfig | None = None, *,
+              checkpoint: str | os.PathLike[str] | None = None, keep_checkpoint: bool = False,
+              musicnn_dir: str | os.PathLike[str] | None = None, run: RunOptions | None = None) -> TrainResult:
     """Train a CNN on ``source``'s train split, validate on its valid split, write a ``.genre`` file to ``out``.
 
-    ``init``: ``scratch`` (:class:`~genrekit.models.cnn.arch.SmallVGG` on ``logmel``) or ``musicnn``
-    (pretrained musicnn with a new head, on ``musicnn_mel``). ``hop``: seconds between prediction
-    windows (default: the patch length, no overlap). ``checkpoint`` defaults to ``<out>.ckpt``.
-    ``card_extra`` adds keys to the model card (e.g. how the bundled model was chosen).
-    Returns a :class:`genrekit.training.TrainResult`.
+    ``checkpoint`` defaults to ``<out>.ckpt`` (deleted at the end unless
+    ``keep_checkpoint``); ``musicnn_dir``: where the musicnn weights are
+    (default: the installed ones). ``run.progress`` gets :class:`CNNProgress`.
     """
-    import torch
-
-    from genrekit.audio import Windowing
-    from genrekit.models import bundle
-    from genrekit.models.cnn.arch import build_network, count_parameters, load_musicnn
+    try:
+        import torch  # deferred: torch is optional (genrekit[train])
+    except ImportError as error:
+        raise ConfigError(TORCH_HINT) from error
+    from genrekit.models.cnn.arch import build_network, count_parameters, load_musicnn  # deferred: need torch
     from genrekit.models.cnn.export import check_export, export_onnx, store_weights_as_float16
-    from genrekit.training import (
-        TrainResult,
-        prediction_fields,
-        source_name,
-        split_for_training,
-        track_scores,
-        validation_summary,
-    )
 
+    cfg = config or CNNConfig()
+    run = run or RunOptions()
     started = time.perf_counter()
-    cfg = config if isinstance(config, CNNConfig) else CNNConfig(**(config or {}))
-    cfg = CNNConfig(**(asdict(cfg) | {"init": init} | ({"epochs": int(epochs)} if epochs is not None else {})))
-    if cfg.epochs < 1:
-        raise ValueError("epochs must be >= 1")
-    if cfg.stop_on not in STOP_ON:
-        raise ValueError(f"unknown stop_on {cfg.stop_on!r}; choose from {', '.join(STOP_ON)}")
-    train_records, valid_records = split_for_training(source, use_all=use_all)
-    has_splits = bool(valid_records) or any(r.split == "train" for r in train_records)
+    train_records, valid_records = split_for_training(source, use_all=cfg.use_all)
     labels = sorted({str(r.label) for r in train_records})
-    if len(labels) < 2:
-        raise DatasetError(f"{source}: training needs at least two labels, found {labels}")
+    check_labels(source, labels)
     valid_records = [r for r in valid_records if str(r.label) in labels]
     label_index = {label: i for i, label in enumerate(labels)}
 
-    torch.manual_seed(seed)
-    fs = feature_set_for(init)
-    windowing = Windowing(window=fs.patch_seconds, hop=hop)
-    report = progress or (lambda _p: None)
+    torch.manual_seed(cfg.seed)
+    fs = feature_set_for(cfg.init)
+    windowing = Windowing(window=fs.patch_seconds, hop=cfg.hop)
+    report = run.progress or (lambda _p: None)
     failures: list[Any] = []
     n_all = len(train_records) + len(valid_records)
 
@@ -500,29 +520,30 @@ def train_cnn(source: Any, out: str | os.PathLike[str], *, init: str = "scratch"
     if not decoded_train:
         raise DatasetError(f"{source}: none of the training files could be read")
     valid = _valid_windows(decoded_valid, fs, windowing) if decoded_valid else None
-    decoded_fit, decoded_stop = _stopping_split(decoded_train, cfg, seed)
+    decoded_fit, decoded_stop = _stopping_split(decoded_train, cfg, cfg.seed)
     tracks = _train_tracks(decoded_fit, fs, label_index)
+    fit_records = [r for r, _ in decoded_fit]
     held_out = valid if cfg.stop_on == "valid" else (_valid_windows(decoded_stop, fs, windowing) if decoded_stop else None)
     del decoded_train, decoded_valid, decoded_fit, decoded_stop
 
-    net = build_network(init, len(labels), fs.n_mels, **cfg.arch)
+    net = build_network(cfg.init, len(labels), fs.n_mels, **cfg.architecture)
     pretrained = None
-    if init == "musicnn":
+    if cfg.init == "musicnn":
         from genrekit.musicnn.paths import weights_file
         from genrekit.musicnn.weights import load_weights
 
-        wfile = weights_file(musicnn_model, musicnn_dir)
+        wfile = weights_file(cfg.musicnn_model, musicnn_dir)
         load_musicnn(net, load_weights(wfile))
-        pretrained = {"model": musicnn_model, "weights_sha256": hashlib.sha256(wfile.read_bytes()).hexdigest()}
+        pretrained = {"model": cfg.musicnn_model, "weights_sha256": hashlib.sha256(wfile.read_bytes()).hexdigest()}
 
     out = Path(out)
     ckpt = Path(checkpoint) if checkpoint is not None else out.with_name(out.name + ".ckpt")
-    fingerprint = cfg.fingerprint({"seed": seed, "labels": labels, "feature_set": fs.config(),
-                                   "tracks": sorted(map(str, tracks.paths)), "aggregation": aggregation,
+    fingerprint = cfg.fingerprint({"seed": cfg.seed, "labels": labels, "feature_set": fs.config(),
+                                   "tracks": sorted(map(str, tracks.paths)), "aggregation": cfg.aggregation,
                                    "hop": windowing.as_dict()})
     ckpt.parent.mkdir(parents=True, exist_ok=True)
-    run = fit(net, tracks, held_out, labels, fs, cfg, seed=seed, aggregation=aggregation, checkpoint=ckpt,
-              fingerprint=fingerprint, progress=progress)
+    history = fit(net, tracks, held_out, labels, fs, cfg, seed=cfg.seed, aggregation=cfg.aggregation,
+                  checkpoint=ckpt, fingerprint=fingerprint, progress=run.progress)
     train_seconds = time.perf_counter() - started
 
     full = export_onnx(net, fs.n_frames, fs.n_mels, labels)
@@ -530,50 +551,48 @@ def train_cnn(source: Any, out: str | os.PathLike[str], *, init: str = "scratch"
     export_error = check_export(full, net, probe, fs.n_frames, fs.n_mels)
     proto = store_weights_as_float16(full)  # what ships, and what validation below scores
     half_error = check_export(proto, net, probe, fs.n_frames, fs.n_mels, atol=HALF_ATOL)
+    model_bytes = proto.SerializeToString()
 
+    card = ModelCard.build(
+        labels=labels, feature_set=fs, windowing=windowing, aggregation=cfg.aggregation,
+        model=ModelInfo("cnn", {
+            "init": cfg.init, "architecture": type(net).__name__, "fine_tune": getattr(net, "fine_tune", "all"),
+            "parameters": count_parameters(net), "seed": cfg.seed, "config": asdict(cfg), "pretrained": pretrained,
+            "best_epoch": history["best_epoch"], "epochs_run": history["epochs_run"],
+            "stopped_early": history["stopped_early"], "resumed_from_epoch": history["resumed_from_epoch"],
+            "history": history["history"], "export_max_abs_diff": export_error,
+            "weights": "float16 (cast to float32 at load)", "float16_max_abs_diff": half_error,
+            "trained_with": f"torch {torch.__version__}"}),
+        training=TrainingSummary.of(
+            source, fit_records, split=training_split_name(train_records, valid_records, cfg.use_all),
+            n_windows=len(tracks.paths) * cfg.crops_per_track, failed_files=len(failures),
+            early_stopping={"on": cfg.stop_on, "n_tracks": len(set(held_out.paths)) if held_out is not None else 0,
+                            "patience": cfg.patience},
+            windows="random crops, re-drawn every epoch (n_windows = crops per epoch)",
+            seconds=round(train_seconds, 1)),
+        validation=None, extra=run.card_extra)
     validation = None
     if valid is not None and len(valid.X):
-        import onnxruntime as ort
-
-        session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
-        probs = np.concatenate([session.run([bundle.OUTPUT_NAME], {bundle.INPUT_NAME: valid.X[i:i + 64]})[0]
-                                for i in range(0, len(valid.X), 64)]).astype(np.float64)
-        probs /= probs.sum(axis=1, keepdims=True)
-        track_metrics, _, window_metrics = track_scores(valid, probs, labels, aggregation)
-        validation = validation_summary(
-            track_metrics, window_metrics,
-            note=("early stopping chose the epoch on this split, so these figures are optimistic"
-                  if cfg.stop_on == "valid" else "unseen during training: early stopping used held-out train tracks"))
-
-    card = {
-        **prediction_fields(labels, fs, windowing, aggregation),
-        "model": {"kind": "cnn", "init": init, "architecture": type(net).__name__,
-                  "fine_tune": getattr(net, "fine_tune", "all"),
-                  "parameters": count_parameters(net), "seed": seed, "config": asdict(cfg),
-                  "pretrained": pretrained, "best_epoch": run["best_epoch"], "epochs_run": run["epochs_run"],
-                  "stopped_early": run["stopped_early"], "resumed_from_epoch": run["resumed_from_epoch"],
-                  "history": run["history"], "export_max_abs_diff": export_error,
-                  "weights": "float16 (cast to float32 at load)", "float16_max_abs_diff": half_error,
-                  "trained_with": f"torch {torch.__version__}"},
-        "training": {
-            "source": source_name(source),
-            "split": "all" if (use_all or not has_splits) else "train",
-            "tracks_per_label": dict(sorted(Counter(labels[i] for i in tracks.labels).items())),
-            "n_tracks": len(tracks.paths),
-            "early_stopping": {"on": cfg.stop_on, "n_tracks": len(set(held_out.paths)) if held_out is not None else 0,
-                               "patience": cfg.patience},
-            "n_windows": len(tracks.paths) * cfg.crops_per_track,
-            "windows": "random crops, re-drawn every epoch (n_windows = crops per epoch)",
-            "failed_files": len(failures),
-            "seconds": round(train_seconds, 1),
-        },
-        "validation": validation or {"split": "none", "note": "trained on every file: nothing was held out"},
-        **(card_extra or {}),
-    }
-    path = bundle.save_model(out, proto, card)
+        probs = bundle.draft_model(card, model_bytes).predict_proba(valid.X)
+        track_metrics, _, window_metrics = track_scores(valid, probs, labels, cfg.aggregation)
+        note = ("early stopping chose the epoch on this split, so these figures are optimistic"
+                if cfg.stop_on == "valid" else "unseen during training: early stopping used held-out train tracks")
+        card = replace(card, validation=ValidationSummary.of(track_metrics, window_metrics, note=note))
+        validation = card.validation.to_json()
+    path = bundle.save_model(out, model_bytes, card)
     if not keep_checkpoint and ckpt.exists():
         ckpt.unlink()
-    return TrainResult(path=Path(path), card=bundle.read_card(path), validation=validation, failures=failures)
+    return TrainResult(path=path, card=bundle.read_card(path), validation=validation, failures=failures)
 
 
-__all__ = ["CNNConfig", "CNNProgress", "STOP_ON", "feature_set_for", "fit", "train_cnn"]
+class CNNTrainer:
+    """``genrekit train --model cnn``: :func:`train_cnn` behind the trainer contract."""
+
+    kind = "cnn"
+    config_type: ClassVar[type] = CNNConfig
+
+    def train(self, source: Source, out: Path, config: CNNConfig, run: RunOptions) -> TrainResult:
+        return train_cnn(source, out, config, run=run)
+
+
+__all__ = ["CNNConfig", "CNNProgress", "CNNTrainer", "INITS", "STOP_ON", "feature_set_for", "fit", "train_cnn"]
