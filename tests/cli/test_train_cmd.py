@@ -234,3 +234,15 @@ def test_cli_trains_a_cnn(cli, tiny_collection: Path, tmp_path: Path):
     assert result.exit_code == 0, result.output
     assert "cnn (scratch) on logmel" in result.stdout and "valid split (4 tracks)" in result.stdout
     assert out.is_file()
+
+
+def test_defaults_the_help_quotes_are_the_configs_defaults(cli):
+    import re
+
+    text = re.sub(r"[\s│]+", " ", cli("train", "--help").output)  # unwrap rich's boxed, wrapped help
+    assert f"(default {ClassicConfig().window:g};" in text
+    assert f"(default: {ClassicConfig().feature_set};" in text
+    assert f"(default: {ClassicConfig().aggregation})" in text
+    assert f"(default: {ClassicConfig().seed})" in text
+    assert f"default {CNNConfig().epochs})" in text
+    assert f"{CNNConfig().init} (default:" in text and f"(default, {CNNConfig().stop_on}:" in text
