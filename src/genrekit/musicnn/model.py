@@ -22,6 +22,7 @@ from genrekit.errors import ModelFileError
 from genrekit.musicnn import frontend
 from genrekit.musicnn.labels import labels_for
 from genrekit.musicnn.paths import DEFAULT_MODEL, check_model_name, weights_file
+from genrekit.runtime import onnx_session, run_batched
 
 MAX_BATCH = 16
 """Patches per onnxruntime call: ~10 MB of intermediate activations per patch, so ~160 MB at most."""
@@ -74,20 +75,14 @@ class Musicnn:
     def __init__(
         self, weights: dict[str, np.ndarray], model: str = DEFAULT_MODEL, *, threads: int | None = None, source: str = ""
     ) -> None:
-        import onnxruntime as ort
-
-        from genrekit.musicnn.graph import build_onnx
+        from genrekit.musicnn.graph import build_onnx  # deferred: building the graph needs the onnx package
 
         self.model = check_model_name(model)
         self.labels = labels_for(model)
         self.source = source
         self.mel_basis = np.ascontiguousarray(weights["mel_basis"], dtype=np.float32)
         onnx_model = build_onnx(weights, name=model, check=False)
-        options = ort.SessionOptions()
-        if threads:
-            options.intra_op_num_threads = threads
-        options.log_severity_level = 3
-        self._session = ort.InferenceSession(onnx_model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+        self._session = onnx_session(onnx_model.SerializeToString(), threads=threads or 0, where=f"musicnn {model}")
 
     @classmethod
     def from_file(cls, path: str | os.PathLike[str], model: str = DEFAULT_MODEL, *, threads: int | None = None) -> "Musicnn":
@@ -110,8 +105,8 @@ class Musicnn:
         mel = np.ascontiguousarray(mel, dtype=np.float32)
         if len(mel) == 0:
             return {name: np.zeros((0, self._width(name)), np.float32) for name in outputs}
-        chunks = [self._session.run(list(outputs), {"mel": mel[i : i + max_batch]}) for i in range(0, len(mel), max_batch)]
-        return {name: np.concatenate([c[j] for c in chunks]) for j, name in enumerate(outputs)}
+        arrays = run_batched(self._session, {"mel": mel}, list(outputs), max_batch)
+        return dict(zip(outputs, arrays))
 
     def _width(self, name: str) -> int:
         return {"taggram": len(self.labels), "logits": len(self.labels), "penultimate": 200}.get(name, 753)

@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from genrekit.models.bundle import INPUT_NAME, OUTPUT_NAME
+from genrekit.runtime import onnx_session
 
 OPSET = 17
 HALF_MIN_ELEMENTS = 1024  # smaller tensors (biases, batch-norm vectors) stay float32: they weigh nothing
@@ -109,11 +110,8 @@ def torch_probabilities(net: nn.Module, X: np.ndarray, n_frames: int, n_mels: in
 
 def check_export(proto, net: nn.Module, X: np.ndarray, n_frames: int, n_mels: int, *, atol: float = 1e-4) -> float:
     """Largest |ONNX - torch| probability on ``X``; raise ValueError above ``atol`` (run after every export)."""
-    import onnxruntime as ort
-
-    session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
     X32 = np.ascontiguousarray(X, dtype=np.float32)
-    got = session.run([OUTPUT_NAME], {INPUT_NAME: X32})[0]
+    got = onnx_session(proto.SerializeToString(), where="exported CNN").run([OUTPUT_NAME], {INPUT_NAME: X32})[0]
     want = torch_probabilities(net, X32, n_frames, n_mels)
     err = float(np.max(np.abs(got - want))) if len(X) else 0.0
     if err > atol:
