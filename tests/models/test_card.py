@@ -143,3 +143,56 @@ def test_build_makes_a_card_that_saves_and_loads(tmp_path: Path):
     loaded = bundle.read_card(path)
     assert loaded.sealed and loaded.extra == {"selection": {"why": "a test"}}
     assert replace(loaded, onnx=None, members={}, created_at=None, genrekit_version=None, card_sha256=None) == card
+
+
+def _with_onnx_edit(tmp_path: Path, edit) -> Path:
+    """The logreg fixture with its graph edited and the file resealed (what a stranger can do)."""
+    import onnx
+
+    source = bundle.load_model(V1 / "v1-logreg-seed.genre")
+    proto = onnx.load_model_from_string(source.member_bytes("model.onnx"))
+    edit(proto)
+    data = proto.SerializeToString()
+
+    def swap(card: dict) -> None:
+        import hashlib
+
+        card["members"]["model.onnx"] = hashlib.sha256(data).hexdigest()
+
+    import zipfile
+
+    out = _reseal(V1 / "v1-logreg-seed.genre", tmp_path / "edited.genre", swap)
+    with zipfile.ZipFile(out) as zf:
+        files = {n: zf.read(n) for n in zf.namelist()}
+    files["model.onnx"] = data
+    with zipfile.ZipFile(out, "w") as zf:
+        for n, d in files.items():
+            zf.writestr(n, d)
+    return out
+
+
+def test_a_graph_reading_weights_from_a_local_file_is_refused(tmp_path: Path, monkeypatch):
+    from onnx import TensorProto
+
+    (tmp_path / "secret.bin").write_bytes(b"\x00" * 4096)
+    monkeypatch.chdir(tmp_path)
+
+    def external(proto) -> None:
+        tensor = proto.graph.initializer[0]
+        tensor.ClearField("raw_data")
+        del tensor.float_data[:]
+        del tensor.double_data[:]
+        del tensor.int64_data[:]
+        tensor.data_location = TensorProto.EXTERNAL
+        entry = tensor.external_data.add()
+        entry.key, entry.value = "location", "secret.bin"
+
+    bad = _with_onnx_edit(tmp_path, external)
+    with pytest.raises(ModelFileError, match="external data"):
+        bundle.load_model(bad)
+
+
+def test_a_graph_with_a_foreign_operator_domain_is_refused(tmp_path: Path):
+    bad = _with_onnx_edit(tmp_path, lambda proto: proto.opset_import.add(domain="evil.custom", version=1))
+    with pytest.raises(ModelFileError, match="evil.custom"):
+        bundle.load_model(bad)
