@@ -30,7 +30,7 @@ def test_predicts_the_obvious_genre_with_a_timeline(tiny_model: Path, write_audi
 def test_timeline_follows_a_change_of_genre(tiny_model: Path):
     model = load_model(tiny_model)
     y = np.concatenate([sine(440.0, seconds=3.0), white_noise(seconds=3.0, seed=5)])
-    result = model.predict_signal(y)
+    result = model.predict_signal(y, 22050)
     first, last = result.segments[0], result.segments[-1]
     assert (first.genre, last.genre) == ("tones", "noise")
 

@@ -70,12 +70,12 @@ TEST_SETS = textwrap.dedent(
             return self.scale * np.array([y.mean(), y.std(), np.abs(y).max()], dtype=np.float64)
 
     class Crashy(MeanStd):
-        """Kills its process on windows of exactly 0.7 s, as a segfaulting decoder would."""
+        """Kills its process on windows of exactly 1.3 s, as a segfaulting decoder would."""
 
         name = "test-crashy"
 
         def extract(self, y, sr):
-            if len(y) == int(0.7 * sr):
+            if len(y) == int(1.3 * sr):
                 import os
                 os._exit(3)
             return super().extract(y, sr)
@@ -382,7 +382,7 @@ def test_parallel_spawn_matches_serial_and_reports_progress(tmp_path, write_audi
 
 def test_a_worker_crash_fails_only_its_file(tmp_path, write_audio, cache, sets_module):
     make_good(write_audio, 5)
-    killer = write_audio("lib/low/killer.wav", tone(500, seconds=0.7))
+    killer = write_audio("lib/low/killer.wav", tone(500, seconds=1.3))
     records = load_dataset(tmp_path / "lib")
     r = compute_features(records, sets_module.Crashy(), cache_dir=cache, jobs=2)
     assert [(f.path, f.error) for f in r.failures] == [(str(killer), "WorkerCrashed")]
@@ -423,3 +423,92 @@ def test_read_table_rejects_foreign_files(tmp_path):
     (tmp_path / "junk.parquet").write_bytes(b"junk")
     with pytest.raises(FeatureTableError, match="not a readable Parquet"):
         read_table(tmp_path / "junk.parquet")
+
+
+# --------------------------------------------------------------------------- the index's cheap check
+
+
+@pytest.mark.parametrize("rewrite", ["middle_in_place", "whole_file"])
+def test_rewrite_with_same_size_and_restored_mtime_is_recomputed(tmp_path, write_audio, cache, sets_module,
+                                                                 monkeypatch, rewrite):
+    import genrekit.store as store
+    from genrekit.store import edge_digest
+
+    a = write_audio("a.wav", tone(220, seconds=5.0, amp=0.2))  # 220 kB: more than the two 64 KiB edges
+    b = write_audio("b.wav", tone(330, seconds=1.0))
+    records = [Record(str(a), None, "a"), Record(str(b), None, "b")]
+    first = compute_features(records, sets_module.MeanStd(), cache_dir=cache)
+    assert first.computed == 2
+
+    before = os.stat(a)
+    edges = edge_digest(a)
+    if rewrite == "middle_in_place":  # the most hostile case: same inode, size, mtime, head and tail
+        with open(a, "r+b") as f:
+            f.seek(100_000)
+            f.write(b"\x00\x40" * 5000)  # 5000 samples of 0.5 in the middle of the data
+        assert edge_digest(a) == edges
+    else:
+        write_audio("a.wav", tone(880, seconds=5.0, amp=0.6))
+    os.utime(a, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = os.stat(a)
+    assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+
+    hashed = []
+    monkeypatch.setattr(store, "file_hash", lambda p: hashed.append(p) or file_hash(p))
+    fs = sets_module.MeanStd()
+    second = compute_features(records, fs, cache_dir=cache)
+    assert (second.computed, second.cached, fs.calls) == (1, 1, 1)
+    assert hashed == [str(a)]  # the unchanged file was found through the index, without reading it all
+    fresh = compute_features([records[0]], sets_module.MeanStd(), use_cache=False)
+    assert second.table.slice(0, 1).equals(fresh.table)
+    assert second.table["peak"][0].as_py() == pytest.approx(0.5 if rewrite == "middle_in_place" else 0.6, abs=1e-3)
+    assert second.table["file_hash"][0].as_py() == file_hash(a) != first.table["file_hash"][0].as_py()
+
+    # and once re-hashed, the file is found through the index again
+    hashed.clear()
+    third = compute_features(records, sets_module.MeanStd(), cache_dir=cache)
+    assert (third.computed, third.cached, hashed) == (0, 2, [])
+
+
+def test_an_index_of_the_old_layout_is_not_trusted(tmp_path, write_audio, cache, sets_module):
+    import sqlite3
+
+    a = write_audio("a.wav", tone(220))
+    b = write_audio("b.wav", tone(1760, amp=0.9))
+    compute_features([Record(str(b), None, "b")], sets_module.MeanStd(), cache_dir=cache)
+    db = cache / "file-index.sqlite3"
+    # what earlier versions kept: (path, size, mtime_ns) -> hash; here a wrong hash, that of b
+    con = sqlite3.connect(db)
+    con.execute("CREATE TABLE files (path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, hash TEXT)")
+    st = os.stat(a)
+    con.execute("INSERT INTO files VALUES (?, ?, ?, ?)", (str(a), st.st_size, st.st_mtime_ns, file_hash(b)))
+    con.commit()
+    con.close()
+
+    r = compute_features([Record(str(a), None, "a")], sets_module.MeanStd(), cache_dir=cache)
+    assert (r.computed, r.cached) == (1, 0)
+    assert r.table["file_hash"][0].as_py() == file_hash(a)
+    assert r.table["peak"][0].as_py() == pytest.approx(0.5, abs=1e-3)
+    con = sqlite3.connect(db)
+    tables = {row[0] for row in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    con.close()
+    assert "files" not in tables
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o027, 0o640), (0o077, 0o600)])
+def test_output_files_follow_the_umask(tmp_path, write_audio, cache, sets_module, umask, mode):
+    a = write_audio("a.wav", tone(220))
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"not audio at all")
+    old = os.umask(umask)
+    try:
+        r = compute_features([Record(str(a), None, "a"), Record(str(bad), None, "b")], sets_module.MeanStd(),
+                             cache_dir=cache)
+        out = write_table(r, tmp_path / "t.parquet")
+    finally:
+        os.umask(old)
+    assert out.stat().st_mode & 0o777 == mode
+    assert failures_path(out).stat().st_mode & 0o777 == mode
+    (entry,) = cache.glob("features/*/*/*.npy")
+    assert entry.stat().st_mode & 0o777 == mode
+    assert not list(tmp_path.rglob("*.tmp"))

@@ -325,7 +325,7 @@ def load_dataset(source: str | os.PathLike[str], *, layout: Layout = "auto") -> 
         return load_gtzan(src)
     if layout == "manifest" or (layout == "auto" and src.is_file() and src.suffix.lower() == ".csv"):
         return load_manifest(src / MANIFEST_NAME if src.is_dir() else src)
-    if layout == "files" or (layout == "auto" and src.is_file()):
+    if layout == "files" or (layout == "auto" and not src.is_dir()):  # a FIFO or device too: it fails per file
         records = load_files([src])
         if not records:
             raise DatasetError(f"{src}: no audio files found")

@@ -6,6 +6,7 @@ and names the offending file, so a batch job can report it and go on.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 
@@ -51,6 +52,27 @@ class NonFiniteAudioError(AudioError):
     reason = "audio contains NaN or infinite samples"
 
 
+class AudioTooLongError(AudioError):
+    reason = "audio longer than genrekit analyses this way"
+
+
+class UnreadableAudioError(AudioError):
+    """The file exists but cannot be opened: permission denied, a folder, a device."""
+
+    reason = "cannot read the file"
+
+
+class InputFailedError(AudioError):
+    """Something unforeseen went wrong with one input (out of memory, a library's own exception).
+
+    Raised at the file boundary in place of the original exception, so a
+    batch reports the file and goes on; ``cause`` names what was caught.
+    """
+
+    reason = "processing failed"
+    cause: BaseException | None = None
+
+
 class ConfigError(GenrekitError, ValueError):
     """A setting is wrong: an unknown name (feature set, model kind, option) or a value out of range.
 
@@ -82,3 +104,16 @@ class FeatureTableError(GenrekitError):
 
 class NonFiniteFeaturesError(GenrekitError):
     """A feature set returned NaN or infinite values for a file."""
+
+
+def as_input_error(path: str | os.PathLike[str], error: BaseException) -> GenrekitError:
+    """``error`` as the typed error a batch reports for ``path``: genrekit's own as they are, anything else wrapped."""
+    if isinstance(error, GenrekitError):
+        return error
+    if isinstance(error, MemoryError):
+        detail = "out of memory while processing this file"
+    else:
+        detail = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    wrapped = InputFailedError(path, detail)
+    wrapped.cause = error
+    return wrapped

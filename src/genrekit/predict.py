@@ -14,8 +14,25 @@ from typing import Any, Iterable, Iterator
 
 import numpy as np
 
-from genrekit.audio import Windowing, cut_windows, load_audio
-from genrekit.errors import ConfigError, GenrekitError, ModelFileError
+from genrekit.audio import (
+    MAX_AMPLITUDE,
+    MAX_SAMPLE_RATE,
+    MIN_SAMPLE_RATE,
+    Windowing,
+    cut_windows,
+    resample,
+    stream_audio,
+    stream_windows,
+)
+from genrekit.errors import (
+    ConfigError,
+    EmptyAudioError,
+    GenrekitError,
+    as_input_error,
+    ModelFileError,
+    NonFiniteAudioError,
+    NonFiniteFeaturesError,
+)
 from genrekit.evaluation import aggregate_windows
 from genrekit.features import feature_set_from_config
 from genrekit.features.base import FeatureSet
@@ -59,11 +76,16 @@ class Prediction:
         return data
 
 
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
 class GenreClassifier:
     """A loaded model file and the feature set that makes its input, ready to classify files or signals.
 
     Build one with :func:`load_model` or :func:`classifier_for`, which know
-    how a model's input is made; the classifier itself only runs it.
+    how a model's input is made; the classifier itself only runs it. Files
+    are decoded as a stream and classified a batch of windows at a time, so
+    memory does not grow with a recording's length.
     """
 
     def __init__(self, bundle: GenreModel, feature_set: FeatureSet) -> None:
@@ -86,25 +108,42 @@ class GenreClassifier:
     def sample_rate(self) -> int:
         return self.feature_set.sample_rate
 
-    def window_probabilities(self, y: np.ndarray, path: str | os.PathLike[str] = "<signal>") -> tuple[np.ndarray, np.ndarray]:
-        """Per-window ``(starts_seconds (n,), probabilities (n, n_labels))`` of a signal at :attr:`sample_rate`."""
-        pieces = list(cut_windows(y, self.sample_rate, self.windowing, path))
-        starts = np.array([start for start, _ in pieces])
-        features = self.feature_set.extract_many([w for _, w in pieces], self.sample_rate)
-        return starts, self.bundle.predict_proba(features)
+    def classify_windows(self, windows: Iterable[tuple[float, np.ndarray]],
+                         path: str | os.PathLike[str] = "<signal>") -> tuple[np.ndarray, np.ndarray]:
+        """``(starts_seconds (n,), probabilities (n, n_labels))`` of ``(start, samples)`` windows at :attr:`sample_rate`.
 
-    def predict_signal(self, y: np.ndarray, path: str | os.PathLike[str] = "<signal>") -> Prediction:
-        """Classify a mono float32 signal already at :attr:`sample_rate`."""
-        starts, probs = self.window_probabilities(y, path)
+        Windows are consumed a batch at a time (:meth:`FeatureSet.extract_stream`),
+        so a stream of windows (:func:`genrekit.audio.stream_windows`) is never held whole.
+        """
+        starts: list[np.ndarray] = []
+        probs: list[np.ndarray] = []
+        for batch in self.feature_set.extract_stream(windows, self.sample_rate):
+            features = batch.features
+            if not np.isfinite(features).all() or np.abs(features).max(initial=0.0) > FLOAT32_MAX:
+                raise NonFiniteFeaturesError(
+                    f"{path}: the audio's features are NaN, infinite or beyond float32 range near "
+                    f"{batch.starts[0]:.1f} s (samples far beyond full scale?)")
+            starts.append(batch.starts)
+            probs.append(np.asarray(self.bundle.predict_proba(features), dtype=np.float64))
+        if not probs:
+            return np.zeros(0), np.zeros((0, len(self.labels)))
+        return np.concatenate(starts), np.concatenate(probs)
+
+    def window_probabilities(self, y: np.ndarray, path: str | os.PathLike[str] = "<signal>") -> tuple[np.ndarray, np.ndarray]:
+        """Per-window ``(starts_seconds (n,), probabilities (n, n_labels))`` of a mono float32 signal at :attr:`sample_rate`."""
+        return self.classify_windows(cut_windows(y, self.sample_rate, self.windowing, path), path)
+
+    def verdict(self, starts: np.ndarray, probs: np.ndarray, total_seconds: float,
+                path: str | os.PathLike[str] = "<signal>") -> Prediction:
+        """The track's :class:`Prediction` from its window probabilities, aggregated as the card says."""
         _, track = aggregate_windows(probs, np.zeros(len(probs), dtype=int), method=self.aggregation)
         track = track[0]
         labels = self.labels
-        window_len = self.windowing.window or len(y) / self.sample_rate
-        total = len(y) / self.sample_rate
+        window_len = self.windowing.window or total_seconds
         segments = [
             Segment(
                 start=round(float(start), 3),
-                end=round(float(min(start + window_len, total)), 3),
+                end=round(float(min(start + window_len, total_seconds)), 3),
                 genre=labels[int(np.argmax(p))],
                 confidence=round(float(np.max(p)), 4),
             )
@@ -119,18 +158,95 @@ class GenreClassifier:
             segments=segments,
         )
 
+    def predict_signal(self, y: np.ndarray, sr: int, *, path: str | os.PathLike[str] = "<signal>") -> Prediction:
+        """Classify a mono signal sampled at ``sr`` Hz (resampled to the model's rate when they differ).
+
+        ``y`` is float (any float dtype, full scale 1.0) or integer PCM
+        (int8/int16/int32 and uint8, converted with their scale). Raises
+        :class:`ConfigError` for anything else, 2-D input included (make it
+        mono first), and :class:`NonFiniteAudioError` for NaN or infinite samples.
+        """
+        signal = pcm_to_float(y, sr, path)
+        signal = resample(signal, int(sr), self.sample_rate)
+        starts, probs = self.window_probabilities(signal, path)
+        return self.verdict(starts, probs, len(signal) / self.sample_rate, path)
+
     def predict(self, path: str | os.PathLike[str]) -> Prediction:
-        """Classify one audio file."""
-        y = load_audio(path, sr=self.sample_rate)
-        return self.predict_signal(y, path)
+        """Classify one audio file, decoded as a stream (bounded memory whatever its length)."""
+        counter = _SampleCounter(stream_audio(path, self.sample_rate))
+        starts, probs = self.classify_windows(stream_windows(counter, self.sample_rate, self.windowing, path), path)
+        return self.verdict(starts, probs, counter.samples / self.sample_rate, path)
 
     def predict_many(self, paths: Iterable[str | os.PathLike[str]]) -> Iterator[Prediction | GenrekitError]:
-        """Classify files one by one; a file that fails yields its error instead, and the rest go on."""
+        """Classify files one by one; a file that fails yields its error instead, and the rest go on.
+
+        Whatever goes wrong with one file (a typed genrekit error, running out
+        of memory, an exception inside a decoder or numerical library) is
+        caught here, at the file boundary, and yielded as an error naming the
+        file; only ``KeyboardInterrupt`` and ``SystemExit`` stop the loop.
+        """
         for path in paths:
             try:
                 yield self.predict(path)
-            except GenrekitError as error:
-                yield error
+            except Exception as error:  # the file boundary: one input never costs the others
+                yield as_input_error(path, error)
+
+
+class _SampleCounter:
+    """Pass blocks through, counting their samples: a stream's length is known only at its end."""
+
+    def __init__(self, blocks: Iterable[np.ndarray]) -> None:
+        self._blocks = blocks
+        self.samples = 0
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        for block in self._blocks:
+            self.samples += len(block)
+            yield block
+
+
+_PCM_SCALE = {np.dtype(np.int8): (0.0, 128.0), np.dtype(np.int16): (0.0, 32768.0),
+              np.dtype(np.int32): (0.0, 2147483648.0), np.dtype(np.uint8): (128.0, 128.0)}
+"""``(offset, scale)`` turning integer PCM into floats in [-1, 1): ``(x - offset) / scale``."""
+
+
+def pcm_to_float(y: Any, sr: Any, path: str | os.PathLike[str] = "<signal>") -> np.ndarray:
+    """Check a caller's signal and sample rate; return the signal as contiguous float32 ``(n,)``.
+
+    Integer PCM is scaled to full scale 1.0 (int16 ``32767`` becomes ``~1.0``),
+    since feeding raw integers to a model trained on float audio gives
+    confident nonsense. Raises :class:`ConfigError` (a ``ValueError``) for a
+    wrong sample rate, dtype or shape, :class:`EmptyAudioError` for no samples
+    and :class:`NonFiniteAudioError` for NaN or infinite ones.
+    """
+    if isinstance(sr, bool) or not isinstance(sr, (int, np.integer)):
+        raise ConfigError(f"sr must be the signal's sample rate in Hz (an int), got {sr!r}")
+    if not MIN_SAMPLE_RATE <= int(sr) <= MAX_SAMPLE_RATE:
+        raise ConfigError(f"unsupported sample rate {int(sr)} Hz (genrekit reads {MIN_SAMPLE_RATE}-{MAX_SAMPLE_RATE} Hz)")
+    array = np.asarray(y)
+    if array.ndim != 1:
+        hint = ""
+        if array.ndim == 2:
+            axis = 1 if array.shape[0] >= array.shape[1] else 0
+            hint = f"; make it mono first, e.g. y.mean(axis={axis}) for {'(samples, channels)' if axis else '(channels, samples)'}"
+        raise ConfigError(f"expected a mono signal of shape (n_samples,), got shape {array.shape}{hint}")
+    if array.dtype in _PCM_SCALE:
+        offset, scale = _PCM_SCALE[array.dtype]
+        array = (array.astype(np.float32) - np.float32(offset)) / np.float32(scale)
+    elif array.dtype.kind != "f":
+        raise ConfigError(
+            f"unsupported sample type {array.dtype} (give float audio, or int8/int16/int32/uint8 PCM)"
+        )
+    if array.size == 0:
+        raise EmptyAudioError(path, "the signal has 0 samples")
+    signal = np.ascontiguousarray(array, dtype=np.float32)
+    finite = np.isfinite(signal)
+    if not finite.all():
+        raise NonFiniteAudioError(path, f"{int(signal.size - finite.sum())} of {signal.size} samples are NaN or infinite")
+    peak = float(np.max(np.abs(signal)))
+    if peak > MAX_AMPLITUDE:
+        raise ConfigError(f"samples reach {peak:.3g}, far beyond full scale (1.0): give float audio scaled to [-1, 1]")
+    return signal
 
 
 def model_inputs(bundle: GenreModel) -> FeatureSet:

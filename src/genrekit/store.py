@@ -7,8 +7,21 @@ where the config key covers the feature set's configuration, the windowing and
 the sample rate. Cache entries are ``.npy`` arrays (read with
 ``allow_pickle=False``) written atomically as each file finishes, so a rerun
 computes only new or changed files and a killed run resumes where it stopped.
-A small SQLite index maps ``(path, size, mtime)`` to the content hash, so
-reruns over many unchanged files do not read every byte again.
+
+The cache is keyed by the BLAKE2b-128 hash of each file's full content, never
+by its name or timestamps. To spare reruns over many unchanged files reading
+every byte again, a small SQLite index (``<cache>/file-index.sqlite3``)
+remembers, per path, the content hash together with a cheap signature of the
+file (:class:`FileSignature`): its size, inode and device, modification *and*
+change time (``st_mtime_ns``, ``st_ctime_ns``), and a digest of its first and
+last 64 KiB. The stored hash is reused only when every part of the signature
+matches; otherwise the file is hashed in full again. A rewrite that keeps the
+size and puts the old mtime back (``touch -r``, ``os.utime``) still changes
+the ctime, which no user-level call can set back, so it is caught; a file
+renamed over another has another inode; and the head and tail digest catches
+most rewrites on file systems whose times are coarse or unreliable (FAT, some
+network mounts). Output files (tables, cache entries) are written atomically,
+with the mode ``0o666 & ~umask`` of any new file (:mod:`genrekit.fileio`).
 
 Files that cannot be decoded (or whose features fail) are reported as
 :class:`Failure` rows and skipped; the rest are kept. :func:`write_table` writes
@@ -22,8 +35,7 @@ import hashlib
 import json
 import os
 import sqlite3
-import tempfile
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -32,10 +44,12 @@ import numpy as np
 import pyarrow as pa
 
 from genrekit import __version__
-from genrekit.audio import Windowing, cut_windows, load_audio
+from genrekit.audio import Windowing, probe, stream_audio, stream_windows
 from genrekit.datasets import Record
 from genrekit.errors import AudioNotFoundError, FeatureTableError, NonFiniteFeaturesError
 from genrekit.features.base import FeatureSet
+from genrekit.fileio import atomic_write, path_text
+from genrekit.processes import worker_pool
 
 STORE_FORMAT = 2  # 2: an end-aligned last window covers a long tail (audio.Windowing)
 """Bump when the cached arrays or the table layout change: it is part of every cache key."""
@@ -45,6 +59,7 @@ META_COLUMNS = ("path", "label", "split", "group", "start", "end", "file_hash")
 
 METADATA_KEY = b"genrekit"
 _HASH_CHUNK = 1 << 20
+_EDGE_BYTES = 64 << 10
 
 
 
@@ -184,20 +199,46 @@ def file_hash(path: str | os.PathLike[str]) -> str:
     return h.hexdigest()
 
 
+def edge_digest(path: str | os.PathLike[str], size: int | None = None) -> str:
+    """BLAKE2b-128 of the file's first and last 64 KiB (the whole file when it is smaller than 128 KiB)."""
+    h = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as f:
+        if size is None:
+            size = os.fstat(f.fileno()).st_size
+        h.update(f.read(_EDGE_BYTES))
+        if size > _EDGE_BYTES:
+            f.seek(max(_EDGE_BYTES, size - _EDGE_BYTES))
+            h.update(f.read(_EDGE_BYTES))
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class FileSignature:
+    """What the hash index checks before it trusts a stored content hash (see the module docstring)."""
+
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+    inode: int
+    device: int
+    edges: str  # edge_digest: first and last 64 KiB
+
+    @classmethod
+    def stat_part(cls, st: os.stat_result) -> tuple[int, int, int, int, int]:
+        return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+
+    def matches_stat(self, st: os.stat_result) -> bool:
+        return (self.size, self.mtime_ns, self.ctime_ns, self.inode, self.device) == self.stat_part(st)
+
+    @classmethod
+    def of(cls, path: str | os.PathLike[str], st: os.stat_result | None = None) -> "FileSignature":
+        st = os.stat(path) if st is None else st
+        return cls(*cls.stat_part(st), edges=edge_digest(path, st.st_size))
+
+
 def _atomic_write(target: Path, write: Callable[[Any], None]) -> None:
-    """Write through ``write(fileobj)`` to a temporary sibling, then rename over ``target``."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    """:func:`genrekit.fileio.atomic_write`: a temporary sibling renamed over ``target``, mode per umask."""
+    atomic_write(target, write)
 
 
 class FeatureCache:
@@ -226,11 +267,17 @@ class FeatureCache:
 
 
 class HashIndex:
-    """``(path, size, mtime_ns) -> content hash``, kept in SQLite; a convenience, never the key.
+    """``path -> (FileSignature, content hash)``, kept in SQLite; a convenience, never the key.
 
+    :meth:`lookup` returns the stored hash only when the file's signature
+    (size, inode, device, mtime, ctime, head and tail digest) is unchanged;
+    the stat fields are compared first, so a changed file costs no read here.
     Any SQLite trouble (read-only or locked cache) turns the index off rather
     than failing the run: files are then simply hashed again.
     """
+
+    TABLE = "files_v2"
+    """The table's name; ``files`` was the ``(path, size, mtime_ns)`` index of earlier versions, dropped."""
 
     def __init__(self, db: Path | None) -> None:
         self._con: sqlite3.Connection | None = None
@@ -240,31 +287,48 @@ class HashIndex:
         try:
             db.parent.mkdir(parents=True, exist_ok=True)
             self._con = sqlite3.connect(str(db), timeout=30)
+            self._con.execute("DROP TABLE IF EXISTS files")  # the old, weaker index: trust none of it
             self._con.execute(
-                "CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, hash TEXT)"
+                f"CREATE TABLE IF NOT EXISTS {self.TABLE} (path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, "
+                "ctime_ns INTEGER, inode INTEGER, device INTEGER, edges TEXT, hash TEXT)"
             )
             self._con.commit()
         except sqlite3.Error:
             self._con = None
 
-    def lookup(self, path: str, st: os.stat_result) -> str | None:
+    def lookup(self, path: str) -> str | None:
+        """The content hash stored for ``path`` if the file is provably unchanged since, else ``None``."""
         if self._con is None:
             return None
         try:
-            row = self._con.execute("SELECT size, mtime_ns, hash FROM files WHERE path = ?", (path,)).fetchone()
+            row = self._con.execute(
+                f"SELECT size, mtime_ns, ctime_ns, inode, device, edges, hash FROM {self.TABLE} WHERE path = ?",
+                (path_text(path),),
+            ).fetchone()
         except sqlite3.Error:
             return None
-        if row is None or row[0] != st.st_size or row[1] != st.st_mtime_ns:
+        if row is None:
             return None
-        return row[2]
+        stored = FileSignature(*row[:6])
+        try:
+            st = os.stat(path)
+            if not stored.matches_stat(st) or edge_digest(path, st.st_size) != stored.edges:
+                return None
+            if not stored.matches_stat(os.stat(path)):  # changed while its edges were read
+                return None
+        except OSError:
+            return None
+        return row[6]
 
-    def put(self, path: str, size: int, mtime_ns: int, digest: str) -> None:
+    def put(self, path: str, signature: FileSignature, digest: str) -> None:
         if self._con is None:
             return
+        s = signature
         try:
             self._con.execute(
-                "INSERT OR REPLACE INTO files (path, size, mtime_ns, hash) VALUES (?, ?, ?, ?)",
-                (path, size, mtime_ns, digest),
+                f"INSERT OR REPLACE INTO {self.TABLE} (path, size, mtime_ns, ctime_ns, inode, device, edges, hash) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (path_text(path), s.size, s.mtime_ns, s.ctime_ns, s.inode, s.device, s.edges, digest),
             )
             self._pending += 1
             if self._pending >= 500:
@@ -295,7 +359,7 @@ class _Outcome:
     path: str
     status: str  # computed | cached | failed
     digest: str | None = None
-    stat: tuple[int, int] | None = None  # size, mtime_ns the hash belongs to
+    stat: FileSignature | None = None  # the file the hash belongs to (None: unknown or changed meanwhile)
     array: np.ndarray | None = None
     failure: Failure | None = None
 
@@ -310,44 +374,43 @@ class _Job:
         self.n_columns = len(feature_set.columns)
 
     def features(self, path: str) -> np.ndarray:
-        """Decode, window and extract: ``(n_windows, 2 + n_columns)`` float64."""
+        """Decode as a stream, window and extract a batch at a time: ``(n_windows, 2 + n_columns)`` float64.
+
+        Memory stays bounded by a batch of windows, however long the file.
+        """
         sr = self.feature_set.sample_rate
-        y = load_audio(path, sr)
-        starts: list[float] = []
-        windows: list[np.ndarray] = []
-        for start, w in cut_windows(y, sr, self.windowing, path):
-            starts.append(start)
-            windows.append(w)
-        feats = np.asarray(self.feature_set.extract_many(windows, sr), dtype=np.float64)
-        if feats.shape != (len(windows), self.n_columns):
-            raise ValueError(
-                f"feature set {self.feature_set.name!r} returned shape {feats.shape}, "
-                f"expected {(len(windows), self.n_columns)}"
-            )
-        if not np.isfinite(feats).all():
-            bad_rows = np.flatnonzero(~np.isfinite(feats).all(axis=1))
-            bad_cols = [self.feature_set.column_names[c] for c in np.flatnonzero(~np.isfinite(feats).all(axis=0))]
-            raise NonFiniteFeaturesError(
-                f"{path}: NaN or infinite features in {len(bad_rows)} window(s) "
-                f"(first at {starts[bad_rows[0]]:.2f} s; columns {', '.join(bad_cols[:5])})"
-            )
-        s = np.asarray(starts, dtype=np.float64)
-        e = s + np.array([len(w) for w in windows], dtype=np.float64) / sr
-        return np.column_stack([s, e, feats])
+        windows = stream_windows(stream_audio(path, sr), sr, self.windowing, path)
+        rows: list[np.ndarray] = []
+        for batch in self.feature_set.extract_stream(windows, sr):
+            feats = batch.features
+            if feats.shape != (len(batch.starts), self.n_columns):
+                raise ValueError(
+                    f"feature set {self.feature_set.name!r} returned shape {feats.shape}, "
+                    f"expected {(len(batch.starts), self.n_columns)}"
+                )
+            if not np.isfinite(feats).all():
+                bad_rows = np.flatnonzero(~np.isfinite(feats).all(axis=1))
+                bad_cols = [self.feature_set.column_names[c] for c in np.flatnonzero(~np.isfinite(feats).all(axis=0))]
+                raise NonFiniteFeaturesError(
+                    f"{path}: NaN or infinite features in {len(bad_rows)} window(s) "
+                    f"(first at {batch.starts[bad_rows[0]]:.2f} s; columns {', '.join(bad_cols[:5])})"
+                )
+            rows.append(np.column_stack([batch.starts, batch.starts + batch.lengths, feats]))
+        return np.concatenate(rows)
 
     def run(self, path: str, known_digest: str | None = None) -> _Outcome:
         """Hash (unless known), look up the cache, else compute and cache; never raises ``Exception``."""
         digest: str | None = known_digest
-        stat: tuple[int, int] | None = None
+        stat: FileSignature | None = None
         try:
-            if not os.path.isfile(path):
+            if not os.path.isfile(path):  # a FIFO or device would block the hash: say what it is instead
+                probe(path)
                 raise AudioNotFoundError(path)
             if digest is None:
-                before = os.stat(path)
+                before = FileSignature.of(path)
                 digest = file_hash(path)
-                after = os.stat(path)
-                if (before.st_size, before.st_mtime_ns) == (after.st_size, after.st_mtime_ns):
-                    stat = (after.st_size, after.st_mtime_ns)
+                if before.matches_stat(os.stat(path)):  # any write meanwhile changes at least the ctime
+                    stat = before
             if self.cache is not None and digest is not None:
                 hit = self.cache.get(digest)
                 if hit is not None:
@@ -427,7 +490,7 @@ def compute_features(
         outcomes[outcome.path] = outcome
         counts[outcome.status] += 1
         if outcome.digest is not None and outcome.stat is not None:
-            index.put(outcome.path, outcome.stat[0], outcome.stat[1], outcome.digest)
+            index.put(outcome.path, outcome.stat, outcome.digest)
         if progress is not None:
             progress(
                 Progress(
@@ -446,10 +509,7 @@ def compute_features(
         for path in unique_paths:
             digest = None
             if cache is not None:
-                try:
-                    digest = index.lookup(path, os.stat(path))
-                except OSError:
-                    digest = None
+                digest = index.lookup(path)
                 if digest is not None:
                     hit = cache.get(digest)
                     if hit is not None:
@@ -523,7 +583,8 @@ def _pool_pass(job: _Job, queue: Any, jobs: int, finish: Callable[[_Outcome], No
     """Work through ``queue`` (a deque, consumed) until done or the pool breaks; returns the tasks lost then."""
     from concurrent.futures.process import BrokenProcessPool
 
-    executor: Executor = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker, initargs=(job,))
+    # worker_pool: the workers die with this process and do not hold its stdout (``genrekit features -j 2 | cat``)
+    executor: Executor = worker_pool(jobs, mp_context=ctx, initializer=_init_worker, initargs=(job,))
     pending: dict[Future[_Outcome], _Task] = {}
     lost: list[_Task] = []
     try:
@@ -587,10 +648,10 @@ def _build_table(records: Sequence[Record], outcomes: dict[str, _Outcome], featu
         blocks.append(outcome.array)
     data = np.concatenate(blocks) if blocks else np.zeros((0, 2 + len(names)))
     arrays: list[pa.Array] = [
-        pa.array(paths, pa.string()),
-        pa.array(labels, pa.string()),
+        pa.array([path_text(p) for p in paths], pa.string()),  # Parquet holds UTF-8 only: see fileio.path_text
+        pa.array([None if x is None else path_text(x) for x in labels], pa.string()),
         pa.array(splits, pa.string()),
-        pa.array(groups, pa.string()),
+        pa.array([path_text(g) for g in groups], pa.string()),
         pa.array(data[:, 0], pa.float64()),
         pa.array(data[:, 1], pa.float64()),
         pa.array(hashes, pa.string()),
@@ -627,9 +688,9 @@ def write_table(result: FeatureTableResult, out: str | os.PathLike[str]) -> Path
     if result.failures:
         fail = pa.table(
             {
-                "path": pa.array([f.path for f in result.failures], pa.string()),
+                "path": pa.array([path_text(f.path) for f in result.failures], pa.string()),
                 "error": pa.array([f.error for f in result.failures], pa.string()),
-                "message": pa.array([f.message for f in result.failures], pa.string()),
+                "message": pa.array([path_text(f.message) for f in result.failures], pa.string()),
             }
         )
         _write_parquet(fail, side)

@@ -32,7 +32,7 @@ def test_files_written_before_the_typed_card_load_and_predict_identically(name: 
     classifier = load_model(V1 / name)
     _, window_probs = classifier.window_probabilities(probe_signal())
     np.testing.assert_allclose(window_probs, expected["window_probs"], atol=1e-6, rtol=0)
-    assert classifier.predict_signal(probe_signal()).probabilities == expected["probabilities"]
+    assert classifier.predict_signal(probe_signal(), classifier.sample_rate).probabilities == expected["probabilities"]
     assert classifier.sample_rate == expected["sample_rate"]
 
 

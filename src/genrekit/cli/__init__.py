@@ -13,6 +13,7 @@ from __future__ import annotations
 from genrekit.cli.app import app
 from genrekit.cli import (  # noqa: F401  (importing a command module registers its command)
     demo_cmd,
+    doctor_cmd,
     evaluate_cmd,
     features_cmd,
     models_cmd,

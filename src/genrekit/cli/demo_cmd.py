@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from genrekit.cli.app import app
-from genrekit.cli.output import console, exit_code_for, report_failure, usage_error
+from genrekit.cli.output import console, exit_code_for, report_failure, shown, usage_error
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "data" / "examples"
 
@@ -44,8 +44,8 @@ def demo(
     for path in files:
         try:
             y = load_audio(path, sr=classifier.sample_rate)
-            prediction = classifier.predict_signal(y, path)
             starts, probs = classifier.window_probabilities(y, path)
+            prediction = classifier.verdict(starts, probs, len(y) / classifier.sample_rate, path)
         except GenrekitError as error:
             failures += 1
             report_failure(path, error, as_json)
@@ -54,8 +54,8 @@ def demo(
             print(json.dumps(prediction.to_dict()))
         else:
             top = ", ".join(f"{g} {p:.2f}" for g, p in prediction.top(3))
-            console.print(Text.assemble(f"{path.name:45s} ", (f"{prediction.genre:10s}", "bold"),
-                                        f" {prediction.confidence:.2f}   ({top})"))
+            console.print(Text.assemble(f"{shown(path.name):45s} ", (f"{shown(prediction.genre):10s}", "bold"),
+                                        f" {prediction.confidence:.2f}   ({shown(top)})"))
         views.append(
             TrackView(
                 name=path.name, y=y, sr=classifier.sample_rate, frames=frame_features(y, classifier.sample_rate),
@@ -66,5 +66,5 @@ def demo(
     if views:
         report.write_text(render_demo_html(views, classifier.card))
         if not as_json:
-            console.print(Text.assemble("report: ", (str(report), "bold")))
+            console.print(Text.assemble("report: ", (shown(report), "bold")))
     raise typer.Exit(exit_code_for(failures))

@@ -8,7 +8,7 @@ import typer
 
 from genrekit.cli.app import app
 from genrekit.cli.choices import Split
-from genrekit.cli.output import console, exit_code_for, report_skipped, usage_error
+from genrekit.cli.output import console, exit_code_for, plain, report_skipped, usage_error
 from genrekit.cli.progress import store_progress
 
 
@@ -51,7 +51,7 @@ def evaluate(
     else:
         _print_metrics(result.metrics, split.value)
         if report is not None:
-            console.print(f"report: {report}", markup=False)
+            console.print(plain(f"report: {report}"))
     report_skipped(result.failures)
     raise typer.Exit(exit_code_for(len(result.failures)))
 
@@ -61,7 +61,6 @@ def _print_metrics(m: dict[str, Any], split: str) -> None:
     # deferred: keeps CLI start-up fast
     from rich import box
     from rich.table import Table
-    from rich.text import Text
 
     console.print(f"[bold]{split}[/bold] split, {m['n_samples']} tracks: accuracy {m['accuracy']:.3f}, "
                   f"balanced accuracy {m['balanced_accuracy']:.3f}, macro F1 {m['macro_f1']:.3f}, "
@@ -70,7 +69,7 @@ def _print_metrics(m: dict[str, Any], split: str) -> None:
     for col in ("genre", "precision", "recall", "F1", "tracks"):
         table.add_column(col, justify="left" if col == "genre" else "right")
     for label, row in m["per_class"].items():
-        table.add_row(Text(str(label)), f"{row['precision']:.2f}", f"{row['recall']:.2f}", f"{row['f1']:.2f}",
+        table.add_row(plain(label), f"{row['precision']:.2f}", f"{row['recall']:.2f}", f"{row['f1']:.2f}",
                       str(row["support"]))
     console.print(table)
 
@@ -78,7 +77,7 @@ def _print_metrics(m: dict[str, Any], split: str) -> None:
     cm = Table(title="confusion (rows: truth, columns: predicted)", box=box.SIMPLE, padding=(0, 1))
     cm.add_column("", no_wrap=True)
     for label in labels:
-        cm.add_column(Text(str(label)[:4]), justify="right", no_wrap=True, min_width=4)
+        cm.add_column(plain(str(label)[:4]), justify="right", no_wrap=True, min_width=4)
     for label, counts in zip(labels, m["confusion"]["counts"]):
-        cm.add_row(Text(str(label)), *[str(c) if c else "." for c in counts])
+        cm.add_row(plain(label), *[str(c) if c else "." for c in counts])
     console.print(cm)

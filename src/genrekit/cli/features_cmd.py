@@ -9,12 +9,11 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.markup import escape
 
 from genrekit.cli.app import app
 from genrekit.cli.choices import Layout
 from genrekit.cli.feature_sets import feature_set_or_fail
-from genrekit.cli.output import EXIT_INTERRUPTED, console, error_console, exit_code_for, usage_error
+from genrekit.cli.output import EXIT_INTERRUPTED, console, error_console, esc, exit_code_for, usage_error
 from genrekit.cli.progress import progress_bar
 
 DEFAULT_SET = "default"
@@ -129,7 +128,7 @@ def features(
     bar = progress_bar(quiet)
     try:
         with bar:
-            task = bar.add_task(escape(fs.name), total=len({r.path for r in records}))
+            task = bar.add_task(esc(fs.name), total=len({r.path for r in records}))
             result = build_feature_table(
                 records,
                 fs,
@@ -164,13 +163,13 @@ def features(
         typer.echo(json.dumps(summary, indent=2))
     else:
         console.print(
-            f"Wrote [bold]{escape(str(out))}[/bold]: {result.n_rows} rows x {len(fs.columns)} features "
-            f"({escape(fs.name)}) from {result.n_files} files: {result.computed} computed, "
+            f"Wrote [bold]{esc(str(out))}[/bold]: {result.n_rows} rows x {len(fs.columns)} features "
+            f"({esc(fs.name)}) from {result.n_files} files: {result.computed} computed, "
             f"{result.cached} from cache, {result.failed} failed."
         )
         if result.failures:
-            console.print(f"[red]{result.failed} file(s) failed[/red] (also in {escape(str(side))}):", highlight=False)
+            console.print(f"[red]{result.failed} file(s) failed[/red] (also in {esc(str(side))}):", highlight=False)
             for f in result.failures:
                 message = f.message.removeprefix(f"{f.path}: ")  # genrekit's errors start with the path
-                console.print(f"  {escape(f.path)}: {escape(f.error)}: {escape(message)}", highlight=False)
+                console.print(f"  {esc(f.path)}: {esc(f.error)}: {esc(message)}", highlight=False)
     raise typer.Exit(exit_code_for(result.failed))

@@ -8,7 +8,7 @@ import typer
 
 from genrekit.cli.app import app
 from genrekit.cli.choices import Installable
-from genrekit.cli.output import EXIT_SOME_FAILED, console, error_console, print_error
+from genrekit.cli.output import EXIT_SOME_FAILED, console, error_console, plain, print_error
 from genrekit.cli.typer_base import Typer
 
 models_app = Typer(name="models", help="Install and list pretrained models.", no_args_is_help=True)
@@ -96,6 +96,6 @@ def list_models(
         size = f"{row['bytes'] / 1e6:.1f} MB" if row["bytes"] else ""
         table.add_row(
             row["name"], "yes" if row["installed"] else "no", size,
-            Text(row["path"] or "run `genrekit models install musicnn`"),
+            plain(row["path"] or "run `genrekit models install musicnn`"),
         )
     console.print(table)

@@ -2,12 +2,16 @@
 
 Messages often carry file names, labels and the text of errors, none of
 which may be read as rich markup (a file called ``[red].wav`` must print as
-itself), so everything from outside goes through :func:`rich.markup.escape`
-or :class:`rich.text.Text` here.
+itself) or reach the terminal raw (an ESC sequence in a label could retitle
+the window; a name that is not valid UTF-8 cannot be encoded at all). So
+everything from outside passes :func:`shown` (control characters and
+undecodable bytes made visible) and is then printed as
+:class:`rich.text.Text` or through :func:`rich.markup.escape`.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import typer
@@ -23,6 +27,37 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 
+# C0 and C1 controls, DEL, and the bidirectional overrides that make a name read backwards.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def shown(value: object) -> str:
+    """``value`` as text safe for a terminal: undecodable bytes as ``\\xff``, controls as ``\\x1b``/``\\u202e``.
+
+    File names come from the OS as ``str`` with surrogate escapes for bytes
+    that are not UTF-8; those are turned back into the bytes and shown
+    escaped, so the name printed is the name on disk, and printing never fails.
+    """
+    text = str(value)
+    try:
+        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate that did not come from a byte
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return _UNSAFE.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}", text)
+
+
+def esc(value: object) -> str:
+    """:func:`shown`, then escaped for a message that also holds rich markup of its own."""
+    return escape(shown(value))
+
+
+def plain(value: object) -> Any:
+    """:func:`shown` as a rich ``Text``: a table cell or message part that is never read as markup."""
+    from rich.text import Text
+
+    return Text(shown(value))
+
+
 def exit_code_for(failures: int) -> int:
     """0 when everything worked, 1 when some inputs failed (the rest were processed)."""
     return EXIT_SOME_FAILED if failures else EXIT_OK
@@ -35,7 +70,7 @@ def card_dict(card: Any) -> dict[str, Any]:
 
 def print_error(message: str) -> None:
     """``error: message`` on stderr; ``message`` is printed as plain text, never as markup."""
-    error_console.print(f"[red]error:[/red] {escape(message)}", highlight=False)
+    error_console.print(f"[red]error:[/red] {esc(message)}", highlight=False)
 
 
 def usage_error(message: str) -> typer.Exit:
@@ -66,11 +101,11 @@ def report_failure(path: Any, error: Exception, as_json: bool) -> None:
     if as_json:
         print(json.dumps({"path": str(path), "error": str(error)}), flush=True)
     else:
-        error_console.print(f"[red]failed:[/red] {escape(str(error))}", highlight=False)
+        error_console.print(f"[red]failed:[/red] {esc(error)}", highlight=False)
 
 
 def report_skipped(failures: list[Any]) -> None:
     """Files a training or evaluation run could not read (and went on without), one yellow line each."""
     for failure in failures:
-        error_console.print(f"[yellow]skipped:[/yellow] {escape(str(failure.path))}: {escape(str(failure.message))}",
+        error_console.print(f"[yellow]skipped:[/yellow] {esc(failure.path)}: {esc(failure.message)}",
                             highlight=False)

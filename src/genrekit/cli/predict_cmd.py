@@ -7,9 +7,20 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from genrekit.cli.app import app
-from genrekit.cli.output import audio_files_or_fail, console, error_console, exit_code_for, report_failure, usage_error
+from genrekit.cli.output import (
+    audio_files_or_fail,
+    console,
+    error_console,
+    exit_code_for,
+    plain,
+    report_failure,
+    shown,
+    usage_error,
+)
 
 if TYPE_CHECKING:
+    from rich.table import Table
+
     from genrekit.predict import Prediction
 
 
@@ -44,7 +55,7 @@ def predict(
     files = audio_files_or_fail(paths)
 
     failures = 0
-    rows: list[Prediction] = []
+    table = None if as_json else _StreamingTable(top_k)
     for path, result in zip(files, classifier.predict_many(files)):
         if isinstance(result, GenrekitError):
             failures += 1
@@ -53,36 +64,49 @@ def predict(
         if as_json:
             print(json.dumps(result.to_dict(top_k=None)), flush=True)
         else:
-            rows.append(result)
+            table.add(result)
             if timeline:
                 _print_timeline(result)
-
-    if not as_json and rows:
-        _print_table(rows, top_k)
     if not quiet and not as_json and failures:
         error_console.print(f"{failures} of {len(files)} files failed")
     raise typer.Exit(exit_code_for(failures))
 
 
-def _print_table(rows: "list[Prediction]", top_k: int) -> None:
-    """One row per file; names and labels are cells of plain text, never markup."""
-    # deferred: keeps CLI start-up fast
-    from rich.table import Table
-    from rich.text import Text
+class _StreamingTable:
+    """Table rows printed as each file finishes (a crash or Ctrl-C later loses nothing already shown).
 
-    table = Table(title=None, show_lines=False)
-    table.add_column("file", overflow="fold")
-    table.add_column("genre", style="bold")
-    table.add_column("confidence", justify="right")
-    table.add_column(f"top {top_k}")
-    for row in rows:
-        top = ", ".join(f"{genre} {p:.2f}" for genre, p in row.top(top_k))
-        table.add_row(Text(Path(row.path).name), Text(row.genre), f"{row.confidence:.2f}", Text(top))
-    console.print(table)
+    Each row is a one-row rich table with the same fixed column widths, so
+    the rows line up under one header; names and labels are plain text cells.
+    """
+
+    def __init__(self, top_k: int) -> None:
+        self.top_k = top_k
+        self.header_done = False
+        rest = max(console.width - 12 - 12 - 6, 40)
+        self.widths = (max(rest // 2, 20), 12, 10, max(rest - rest // 2, 20))
+
+    def _table(self, show_header: bool) -> "Table":
+        from rich.table import Table  # deferred: keeps CLI start-up fast
+
+        table = Table(box=None, show_header=show_header, header_style="bold", pad_edge=False)
+        names = ("file", "genre", "confidence", f"top {self.top_k}")
+        for name, width in zip(names, self.widths):
+            table.add_column(name, width=width, overflow="fold",
+                             justify="right" if name == "confidence" else "left",
+                             style="bold" if name == "genre" else None)
+        return table
+
+    def add(self, row: "Prediction") -> None:
+        table = self._table(not self.header_done)
+        self.header_done = True
+        top = ", ".join(f"{shown(genre)} {p:.2f}" for genre, p in row.top(self.top_k))
+        table.add_row(plain(Path(row.path).name), plain(row.genre), f"{row.confidence:.2f}", plain(top))
+        console.print(table)
 
 
 def _print_timeline(result: "Prediction") -> None:
     """The file's name, then one line per segment of the same genre."""
-    console.print(Path(result.path).name, style="bold", markup=False, highlight=False)
+    console.print(plain(Path(result.path).name), style="bold", highlight=False)
     for seg in result.segments:
-        console.print(f"  {seg.start:7.1f}-{seg.end:7.1f} s  {seg.genre:<10} {seg.confidence:.2f}", markup=False)
+        console.print(plain(f"  {seg.start:7.1f}-{seg.end:7.1f} s  {seg.genre:<10} {seg.confidence:.2f}"),
+                      highlight=False)

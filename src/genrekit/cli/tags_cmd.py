@@ -8,7 +8,15 @@ import typer
 
 from genrekit.cli.app import app
 from genrekit.cli.choices import TagModel
-from genrekit.cli.output import audio_files_or_fail, console, error_console, exit_code_for, report_failure, usage_error
+from genrekit.cli.output import (
+    audio_files_or_fail,
+    console,
+    error_console,
+    exit_code_for,
+    plain,
+    report_failure,
+    usage_error,
+)
 
 
 def tags_record(path: Path, out: Any, top_k: int) -> dict[str, Any]:
@@ -82,6 +90,7 @@ def tags(
     from genrekit.errors import GenrekitError
     from genrekit.musicnn.frontend import SAMPLE_RATE
     from genrekit.musicnn.model import load
+    from genrekit.errors import as_input_error
 
     try:
         net = load(model.value, data_dir)
@@ -93,9 +102,9 @@ def tags(
     for path in files:
         try:
             out = net.analyze(load_audio(path, SAMPLE_RATE), SAMPLE_RATE, hop=hop)
-        except GenrekitError as error:
+        except Exception as error:  # the file boundary: one input never costs the others
             failures += 1
-            report_failure(path, error, as_json)
+            report_failure(path, as_input_error(path, error), as_json)
             continue
         if as_json:
             print(json.dumps(tags_record(path, out, top_k)), flush=True)
@@ -110,18 +119,17 @@ def _print_file(path: Path, out: Any, top_k: int, timeline: bool) -> None:
     """A table of the file's top tags, then (``timeline``) each patch's; names and tags are plain text."""
     # deferred: keeps CLI start-up fast
     from rich.table import Table
-    from rich.text import Text
 
     from genrekit.musicnn.labels import category
 
-    table = Table(title=Text(f"{path.name}  ({out.model}, {len(out.starts)} patches)"), title_justify="left")
+    table = Table(title=plain(f"{path.name}  ({out.model}, {len(out.starts)} patches)"), title_justify="left")
     table.add_column("tag", style="bold")
     table.add_column("score", justify="right")
     table.add_column("kind")
     for tag, score in out.top_tags(top_k):
-        table.add_row(Text(tag), f"{score:.3f}", Text(category(out.model, tag)))
+        table.add_row(plain(tag), f"{score:.3f}", plain(category(out.model, tag)))
     console.print(table)
     if timeline:
         for start, row in zip(out.starts, out.taggram):
             best = ", ".join(f"{out.labels[i]} {row[i]:.2f}" for i in row.argsort()[::-1][:top_k])
-            console.print(f"  {start:7.2f}s  {best}", markup=False)
+            console.print(plain(f"  {start:7.2f}s  {best}"))

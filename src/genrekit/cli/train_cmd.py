@@ -11,12 +11,11 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
-from rich.markup import escape
 
 from genrekit.cli.app import app
 from genrekit.cli.choices import Aggregation, FineTune, Init, ModelKind, StopOn
 from genrekit.cli.feature_sets import NO_HPSS_OPTIONS, feature_set_or_fail
-from genrekit.cli.output import card_dict, console, report_skipped, usage_error
+from genrekit.cli.output import card_dict, console, esc, report_skipped, usage_error
 from genrekit.cli.progress import cnn_progress, store_progress
 from genrekit.cli.train_config import build_config, default_of, given_fields
 from genrekit.models.cnn import TORCH_HINT
@@ -162,7 +161,7 @@ def _print_summary(result: Any, card: dict[str, Any], kind: ModelKind, config: A
         described = f"ensemble of {len(config.members)} models"
     else:
         described = f"{kind.value} on {card['feature_set']['name']}"
-    console.print(f"wrote [bold]{escape(str(result.path))}[/bold]: {escape(described)}, "
+    console.print(f"wrote [bold]{esc(str(result.path))}[/bold]: {esc(described)}, "
                   f"{training['n_tracks']} tracks / {training['n_windows']} windows")
     if result.search:
         console.print(f"search: best {result.search['best_params']} "

@@ -107,10 +107,10 @@ def clip_inference_ms(model_path: str | os.PathLike[str], repeats: int = 5) -> f
 
     classifier = load_model(model_path)
     clip = np.random.default_rng(0).uniform(-0.3, 0.3, 30 * classifier.sample_rate).astype(np.float32)
-    classifier.predict_signal(clip)
+    classifier.predict_signal(clip, classifier.sample_rate)
     times = []
     for _ in range(repeats):
         started = time.perf_counter()
-        classifier.predict_signal(clip)
+        classifier.predict_signal(clip, classifier.sample_rate)
         times.append(time.perf_counter() - started)
     return round(1000 * float(np.median(times)), 1)

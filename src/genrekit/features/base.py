@@ -12,7 +12,7 @@ import hashlib
 import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, ClassVar, Sequence
+from typing import Any, ClassVar, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -23,6 +23,19 @@ class Column:
 
     name: str
     description: str
+
+
+WINDOW_BATCH = 16
+"""Windows turned into features at a time by :meth:`FeatureSet.extract_stream`."""
+
+
+@dataclass(frozen=True)
+class WindowBatch:
+    """Features of consecutive windows: start and length in seconds ``(n,)``, features ``(n, n_columns)``."""
+
+    starts: np.ndarray
+    lengths: np.ndarray
+    features: np.ndarray
 
 
 class FeatureSet(ABC):
@@ -54,6 +67,31 @@ class FeatureSet(ABC):
         if not windows:
             return np.zeros((0, len(self.columns)))
         return np.stack([self.extract(w, sr) for w in windows])
+
+    def extract_stream(self, windows: Iterable[tuple[float, np.ndarray]], sr: int,
+                       batch_size: int = WINDOW_BATCH) -> Iterator[WindowBatch]:
+        """Features of a stream of ``(start_seconds, samples)`` windows, ``batch_size`` windows at a time.
+
+        The one way a track's windows become features, for the feature
+        table and for prediction alike: a stream of windows
+        (:func:`genrekit.audio.stream_windows`) is never held whole, so
+        memory stays bounded however long the recording.
+        """
+        batch: list[tuple[float, np.ndarray]] = []
+
+        def done() -> WindowBatch:
+            features = np.asarray(self.extract_many([w for _, w in batch], sr), dtype=np.float64)
+            out = WindowBatch(np.array([s for s, _ in batch], dtype=np.float64),
+                              np.array([len(w) / sr for _, w in batch], dtype=np.float64), features)
+            batch.clear()
+            return out
+
+        for window in windows:
+            batch.append(window)
+            if len(batch) >= batch_size:
+                yield done()
+        if batch:
+            yield done()
 
     @property
     def column_names(self) -> list[str]:

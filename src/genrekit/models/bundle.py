@@ -278,14 +278,15 @@ def save_model(path: str | Path, onnx_model_or_bytes: onnx.ModelProto | bytes, c
     model_bytes = (onnx_model_or_bytes if isinstance(onnx_model_or_bytes, bytes)
                    else onnx_model_or_bytes.SerializeToString())
     card_bytes, members = seal(card, model_bytes, extra_members, where=str(path))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr(CARD_MEMBER, card_bytes)
-        for name, data in members.items():
-            zf.writestr(name, data)
-    tmp.replace(path)
-    return path
+    from genrekit.fileio import atomic_write  # temporary sibling, renamed over ``path``; mode per umask
+
+    def write(f: Any) -> None:
+        with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr(CARD_MEMBER, card_bytes)
+            for name, data in members.items():
+                zf.writestr(name, data)
+
+    return atomic_write(path, write)
 
 
 class GenreModel:

@@ -149,6 +149,10 @@ class OnnxSpec:
         return {"member": self.member, "input": self.input, "output": self.output}
 
 
+ENSEMBLE_KIND = "ensemble"  # genrekit.models.ensemble.KIND; not imported, since that module imports this one
+MAX_MEMBERS = 64
+
+
 @dataclass(frozen=True)
 class ModelInfo:
     """What kind of model this is (``svm``, ``cnn``, ``ensemble``, ...) and what its trainer recorded about it."""
@@ -159,7 +163,14 @@ class ModelInfo:
     @classmethod
     def from_json(cls, data: Any, check: _Checker) -> ModelInfo:
         data = dict(check.mapping(data, "model"))
-        return cls(check.text(data.pop("kind", None), "model.kind"), data)
+        kind = check.text(data.pop("kind", None), "model.kind")
+        if kind == ENSEMBLE_KIND:  # prediction builds one member per entry: check them before anything runs
+            members = data.get("members")
+            if not isinstance(members, list) or not 2 <= len(members) <= MAX_MEMBERS:
+                check.fail("model.members", f"an ensemble lists 2 to {MAX_MEMBERS} members")
+            for i, member in enumerate(members):
+                check.text(check.mapping(member, f"model.members[{i}]").get("name"), f"model.members[{i}].name")
+        return cls(kind, data)
 
     def to_json(self) -> dict[str, Any]:
         return {"kind": self.kind, **self.details}

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from genrekit.errors import GenrekitError, ModelFileError
+from genrekit.fileio import atomic_write_bytes, atomic_write_text
 from genrekit.musicnn.labels import labels_for
 from genrekit.musicnn.paths import LICENSE_FILE, MANIFEST, MODELS, check_model_name, install_dir
 
@@ -114,9 +115,7 @@ def extract_checkpoints(wheel_path: Path, dest: Path, models: Iterable[str]) -> 
                 digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
                 if hashes.get(name) != digest:
                     raise InstallError(f"{wheel_path}: {name} does not match the wheel's RECORD hash; the file is damaged")
-                target = dest / name
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(data)
+                atomic_write_bytes(dest / name, data)
     except zipfile.BadZipFile as error:
         raise InstallError(f"{wheel_path}: not a wheel (zip) file: {error}") from error
     for model in models:
@@ -211,10 +210,8 @@ def install(
         "licence": "ISC (see LICENSE-musicnn.md)",
         "models": {**{k: v for k, v in old.items() if (out / v.get("file", "")).is_file()}, **entries},
     }
-    (out / LICENSE_FILE).write_text(_LICENSE_HEADER.format(sha=WHEEL_SHA256) + licence, encoding="utf-8")
-    tmp_manifest = manifest_path.with_name(MANIFEST + ".tmp")
-    tmp_manifest.write_text(json.dumps(manifest, indent=2) + "\n")
-    os.replace(tmp_manifest, manifest_path)
+    atomic_write_text(out / LICENSE_FILE, _LICENSE_HEADER.format(sha=WHEEL_SHA256) + licence)
+    atomic_write_text(manifest_path, json.dumps(manifest, indent=2) + "\n")
     manifest["folder"] = str(out)
     return manifest
 

@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from genrekit.errors import ModelFileError
+from genrekit.fileio import atomic_write
 from genrekit.musicnn.checkpoint import CheckpointReader
 
 # genrekit layer name -> (TensorFlow conv/dense scope, TensorFlow batch-norm scope or None)
@@ -125,13 +126,7 @@ def check_weights(weights: dict[str, np.ndarray], source: str) -> None:
 
 def save_weights(weights: dict[str, np.ndarray], path: str | os.PathLike[str]) -> Path:
     """Write ``weights`` as an uncompressed ``.npz`` (float32 arrays only; no pickled objects)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        np.savez(f, **weights)
-    os.replace(tmp, path)
-    return path
+    return atomic_write(path, lambda f: np.savez(f, **weights))
 
 
 def load_weights(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:

@@ -396,9 +396,9 @@ def _epoch_seed(seed: int, epoch: int) -> int:
 def _save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     import torch
 
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    from genrekit.fileio import atomic_write
+
+    atomic_write(path, lambda f: torch.save(state, f))
 
 
 def fit(net: Any, tracks: _Tracks, held_out: SimpleNamespace | None, labels: list[str], fs: Any, cfg: CNNConfig, *,

@@ -1,0 +1,450 @@
+"""Opening, probing and decoding audio files, block by block, with every failure typed.
+
+Decoding goes through libsndfile (``soundfile``: wav, flac, ogg/vorbis, opus,
+mp3, au/snd, aiff, ...), resampling through ``soxr`` at the quality librosa
+uses by default, and downmixing averages the channels, so ``load_audio(path)``
+gives the same samples as ``librosa.load(path)``.
+
+Everything here assumes hostile input. A file is opened by genrekit itself
+(as an OS path, so names that are not valid UTF-8 work) and handed to
+libsndfile as a file descriptor; its header is checked against
+:mod:`genrekit.audio.limits` before anything is allocated from it; decoding
+runs in blocks of bounded size, so memory does not grow with the file (a
+header claiming billions of frames allocates nothing); and every failure,
+libsndfile's and soxr's included, is raised as a :class:`genrekit.errors.AudioError`
+naming the file, in genrekit's words.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterator
+
+import numpy as np
+
+from genrekit.audio.files import unsupported_format
+from genrekit.audio.headers import DeclaredHeader, ogg_end_missing, read_declared_header, read_mpeg_alignment
+from genrekit.audio.limits import (
+    BLOCK_SECONDS,
+    DEFAULT_SAMPLE_RATE,
+    MAX_AMPLITUDE,
+    MAX_BLOCK_BYTES,
+    MAX_CHANNELS,
+    MAX_DECLARED_SECONDS,
+    MAX_SAMPLE_RATE,
+    MIN_SAMPLE_RATE,
+    TRUNCATION_TOLERANCE,
+)
+from genrekit.audio.signal import StreamResampler, to_mono
+from genrekit.audio.sniff import SNIFF_BYTES, Sniffed, sniff
+from genrekit.errors import (
+    AudioError,
+    AudioNotFoundError,
+    ConfigError,
+    CorruptAudioError,
+    EmptyAudioError,
+    InputFailedError,
+    NonFiniteAudioError,
+    UnreadableAudioError,
+    UnsupportedAudioError,
+)
+
+if TYPE_CHECKING:
+    import soundfile
+
+_UNKNOWN_FRAMES = 2**62  # libsndfile reports SF_COUNT_MAX (or nonsense) when it cannot tell
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    """What a file's header declares, once genrekit has checked it.
+
+    ``frames`` and ``duration`` (seconds) are ``-1`` when the format does not say.
+    """
+
+    path: Path
+    sample_rate: int
+    channels: int
+    frames: int
+    duration: float
+    format: str
+    subtype: str
+
+
+def _as_path(path: str | bytes | os.PathLike[str]) -> Path:
+    if isinstance(path, bytes):
+        return Path(os.fsdecode(path))
+    return Path(path)
+
+
+def _file_kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "it is a folder, not a file"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "it is a device, not a regular file"
+    if stat.S_ISFIFO(mode):
+        return "it is a named pipe, not a regular file"
+    if stat.S_ISSOCK(mode):
+        return "it is a socket, not a regular file"
+    return "it is not a regular file"
+
+
+def _os_error(path: Path, error: OSError) -> AudioError:
+    if isinstance(error, (FileNotFoundError, NotADirectoryError)):
+        return AudioNotFoundError(path)
+    if isinstance(error, PermissionError):
+        return UnreadableAudioError(path, "permission denied: this user may not read it")
+    if isinstance(error, IsADirectoryError):
+        return UnreadableAudioError(path, "it is a folder, not a file")
+    return UnreadableAudioError(path, error.strerror or str(error))
+
+
+def _open_fd(path: Path) -> tuple[int, int]:
+    """Open ``path`` for reading as an OS path: ``(fd, size)``; refuses what is not a non-empty regular file."""
+    try:
+        st = os.stat(path)
+    except OSError as error:
+        raise _os_error(path, error) from error
+    if not stat.S_ISREG(st.st_mode):
+        raise UnreadableAudioError(path, _file_kind(st.st_mode))
+    if st.st_size == 0:
+        raise EmptyAudioError(path, "the file is 0 bytes long")
+    flags = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(os.fsencode(path), flags)
+    except OSError as error:
+        raise _os_error(path, error) from error
+    try:
+        st = os.fstat(fd)  # what was opened, not what was stat'ed a moment ago
+        if not stat.S_ISREG(st.st_mode):
+            raise UnreadableAudioError(path, _file_kind(st.st_mode))
+        if st.st_size == 0:
+            raise EmptyAudioError(path, "the file is 0 bytes long")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, st.st_size
+
+
+def _reader(fd: int, path: Path):
+    def read_at(offset: int, count: int) -> bytes:
+        try:
+            return os.pread(fd, count, offset)
+        except OSError as error:
+            raise UnreadableAudioError(path, f"reading failed: {error.strerror or error}") from error
+
+    return read_at
+
+
+def _not_audio(path: Path, sniffed: Sniffed) -> UnsupportedAudioError:
+    what = sniffed.description if sniffed.category == "unknown" else f"looks like {sniffed.description}"
+    return UnsupportedAudioError(path, f"not an audio file genrekit can read ({what})")
+
+
+def _unsupported_by_name(path: Path, what: str, sniffed: Sniffed) -> UnsupportedAudioError:
+    detail = f"{what} is not supported by this genrekit yet"
+    if sniffed.category == "other":
+        detail += f"; the file looks like {sniffed.description}"
+    return UnsupportedAudioError(path, detail)
+
+
+def _check_rate_and_channels(path: Path, rate: int | None, channels: int | None, header: str = "") -> None:
+    """Refuse a sample rate or channel count outside genrekit's limits; ``header`` names where they were read."""
+    where = ""
+    if header:
+        figures = [f"{rate} Hz" if rate is not None else "", f"{channels} channel{'s' * (channels != 1)}"
+                   if channels is not None else ""]
+        where = f"; the {header} header declares {', '.join(f for f in figures if f)}"
+    if rate is not None and not MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE:
+        raise UnsupportedAudioError(
+            path, f"unsupported sample rate {rate} Hz (genrekit reads {MIN_SAMPLE_RATE}-{MAX_SAMPLE_RATE} Hz){where}"
+        )
+    if channels is not None and not 1 <= channels <= MAX_CHANNELS:
+        raise UnsupportedAudioError(
+            path, f"unsupported channel count {channels} (genrekit reads 1-{MAX_CHANNELS} channels){where}"
+        )
+
+
+def _check_declared(path: Path, declared: DeclaredHeader | None, size: int) -> None:
+    """Refuse a WAV/AU header's own figures before libsndfile sees them, and a truncated data chunk."""
+    if declared is None:
+        return
+    _check_rate_and_channels(path, declared.sample_rate, declared.channels, declared.format)
+    missing = declared.missing_bytes(size)
+    if missing is not None and missing[1] < TRUNCATION_TOLERANCE * missing[0]:
+        want, have = missing
+        want_s, have_s = declared.seconds(want), declared.seconds(have)
+        timing = f" ({want_s:.2f} s announced, {have_s:.2f} s present)" if want_s is not None else ""
+        raise CorruptAudioError(
+            path,
+            f"the {declared.format} header announces {want} bytes of audio data but the file holds {have}{timing}; "
+            "the file is truncated",
+        )
+
+
+def _libsndfile_text(error: Exception) -> str:
+    text = getattr(error, "error_string", None) or str(error)
+    return text.strip().rstrip(".")
+
+
+@dataclass
+class _Opened:
+    """An open, checked file: the descriptor genrekit owns and libsndfile's handle on it."""
+
+    fd: int
+    sf: "soundfile.SoundFile"
+    info: AudioInfo
+    frame_alignment: tuple[int, int] | None = None  # MPEG: (samples per frame, samples skipped at the start)
+
+    def close(self) -> None:
+        try:
+            self.sf.close()
+        except Exception:  # closing a half-broken handle must not hide the real error
+            pass
+        finally:
+            os.close(self.fd)
+
+
+def _open(path: Path) -> _Opened:
+    """Open, sniff, check and hand to libsndfile; every refusal typed and worded by genrekit."""
+    import soundfile as sf
+
+    fd, size = _open_fd(path)
+    try:
+        read_at = _reader(fd, path)
+        head = read_at(0, SNIFF_BYTES)
+        sniffed = sniff(head, read_at)
+        what = unsupported_format(path)
+        if what is not None and sniffed.category != "audio":
+            raise _unsupported_by_name(path, what, sniffed)
+        if sniffed.refused:
+            raise _not_audio(path, sniffed)
+        _check_declared(path, read_declared_header(read_at), size)
+        try:
+            handle = sf.SoundFile(fd, closefd=False)
+        except Exception as error:  # LibsndfileError, or anything soundfile's own checks raise
+            raise _refusal(path, sniffed, error) from error
+        try:
+            info = _checked_info(path, handle)
+        except BaseException:
+            handle.close()
+            raise
+        alignment = read_mpeg_alignment(read_at) if info.format == "MP3" else None
+        cut = ogg_end_missing(read_at, size) if info.format == "OGG" else None
+        if cut is not None:
+            handle.close()
+            raise CorruptAudioError(path, f"{cut}: the file is truncated (it would decode as a shorter song)")
+    except BaseException:
+        os.close(fd)
+        raise
+    return _Opened(fd, handle, info, alignment)
+
+
+def _refusal(path: Path, sniffed: Sniffed, error: Exception) -> AudioError:
+    text = _libsndfile_text(error)
+    if isinstance(error, MemoryError):
+        return InputFailedError(path, "out of memory while reading the header")
+    if sniffed.category == "unknown":
+        if "not recognised" in text.lower() or "not a regular file" in text.lower():
+            return _not_audio(path, sniffed)
+        return CorruptAudioError(path, f"the header could not be read (libsndfile: {text})")
+    return CorruptAudioError(path, f"{sniffed.description}, but its header could not be read (libsndfile: {text})")
+
+
+def _checked_info(path: Path, handle: "soundfile.SoundFile") -> AudioInfo:
+    rate, channels, frames = int(handle.samplerate), int(handle.channels), int(handle.frames)
+    _check_rate_and_channels(path, rate, channels)
+    if frames < 0 or frames >= _UNKNOWN_FRAMES:
+        frames = -1
+    duration = frames / rate if frames >= 0 else -1.0
+    if duration > MAX_DECLARED_SECONDS:
+        raise CorruptAudioError(
+            path,
+            f"the header announces {frames} frames, {duration / 3600:.1f} h at {rate} Hz; genrekit reads at most "
+            f"{MAX_DECLARED_SECONDS / 3600:g} h, so the header is corrupt",
+        )
+    return AudioInfo(path, rate, channels, frames, duration, str(handle.format), str(handle.subtype))
+
+
+def probe(path: str | bytes | os.PathLike[str]) -> AudioInfo:
+    """Open ``path``, check its header against genrekit's limits, and say what it declares.
+
+    Reads only the header. Raises :class:`AudioNotFoundError`,
+    :class:`UnreadableAudioError` (permission denied, a folder, a device),
+    :class:`EmptyAudioError` (0 bytes), :class:`UnsupportedAudioError` (not
+    audio, an unsupported format, a sample rate or channel count out of
+    range) or :class:`CorruptAudioError` (a damaged or absurd header, a
+    truncated WAV/AU).
+    """
+    opened = _open(_as_path(path))
+    opened.close()
+    return opened.info
+
+
+def _block_frames(block_seconds: float, native_sr: int, channels: int) -> int:
+    wanted = int(round(block_seconds * native_sr))
+    return max(1, min(wanted, MAX_BLOCK_BYTES // (4 * channels)))
+
+
+def _check_stream_args(sr: int, offset: float, duration: float | None, block_seconds: float) -> None:
+    whole = not isinstance(sr, bool) and isinstance(sr, (int, float, np.number)) and math.isfinite(sr) and sr == int(sr)
+    if not whole or not MIN_SAMPLE_RATE <= sr <= MAX_SAMPLE_RATE:
+        raise ConfigError(f"sr must be a whole number of Hz in {MIN_SAMPLE_RATE}-{MAX_SAMPLE_RATE}, got {sr!r}")
+    if not (math.isfinite(offset) and offset >= 0) or (duration is not None and not (math.isfinite(duration) and duration > 0)):
+        raise ConfigError("offset must be >= 0 and duration > 0")
+    if not (math.isfinite(block_seconds) and block_seconds > 0):
+        raise ConfigError(f"block_seconds must be > 0, got {block_seconds}")
+
+
+def stream_audio(
+    path: str | bytes | os.PathLike[str],
+    sr: int = DEFAULT_SAMPLE_RATE,
+    *,
+    offset: float = 0.0,
+    duration: float | None = None,
+    block_seconds: float = BLOCK_SECONDS,
+) -> Iterator[np.ndarray]:
+    """Decode ``path`` as mono float32 blocks at ``sr`` Hz, holding about one block at a time.
+
+    The file is probed at once (so a missing, unreadable or refused file
+    raises here); decoding starts with the first ``next()``. Blocks are read
+    ``block_seconds`` of native audio at a time (fewer at high rates and
+    channel counts), downmixed, checked for NaN/infinity and resampled by a
+    streaming soxr filter, so ``np.concatenate(list(stream_audio(...)))``
+    equals :func:`load_audio`'s result exactly. ``offset`` seconds are
+    skipped (seeking where the format allows) and at most ``duration``
+    seconds read. Blocks may differ in length; none is empty.
+
+    Raises, while streaming: :class:`NonFiniteAudioError`,
+    :class:`EmptyAudioError` (nothing decoded), :class:`CorruptAudioError`
+    (a decoder error, or fewer frames than the header announces).
+    """
+    path = _as_path(path)
+    _check_stream_args(sr, offset, duration, block_seconds)
+    probe(path)
+    return _stream(path, int(sr), offset, duration, block_seconds)
+
+
+def _stream(path: Path, sr: int, offset: float, duration: float | None, block_seconds: float) -> Iterator[np.ndarray]:
+    opened = _open(path)
+    try:
+        yield from _decode(path, opened, sr, offset, duration, block_seconds)
+    finally:
+        opened.close()
+
+
+def _decoder_error(path: Path, error: BaseException, position: float) -> AudioError:
+    if isinstance(error, MemoryError):
+        return InputFailedError(path, f"out of memory while decoding at {position:.2f} s")
+    text = _libsndfile_text(error) if hasattr(error, "error_string") else f"{type(error).__name__}: {error}"
+    return CorruptAudioError(path, f"decoding failed at {position:.2f} s ({text})")
+
+
+def _decode(path: Path, opened: _Opened, sr: int, offset: float, duration: float | None,
+            block_seconds: float) -> Iterator[np.ndarray]:
+    f, info = opened.sf, opened.info
+    native_sr = info.sample_rate
+    start = int(round(offset * native_sr))
+    declared = max(info.frames - start, 0) if info.frames > 0 else -1
+    wanted = -1 if duration is None else int(round(duration * native_sr))
+    block = _block_frames(block_seconds, native_sr, info.channels)
+    per_frame, skipped = opened.frame_alignment or (1, 0)
+    block = max(per_frame, block // per_frame * per_frame)
+    decoded = 0
+    yielded = 0
+    position = offset
+    try:
+        if start > 0:
+            if f.seekable() and info.frames >= 0:
+                f.seek(min(start, info.frames))
+            else:
+                skipped = 0
+                while skipped < start:
+                    got = len(f.read(min(block, start - skipped), dtype="float32", always_2d=True))
+                    if got == 0:
+                        break
+                    skipped += got
+        resampler = StreamResampler(native_sr, sr)
+        # the first read ends where an MPEG frame does: libsndfile's MP3 reader damages what follows a read
+        # that ends inside a frame; every other format has per_frame 1
+        first = ((-(skipped + f.tell())) % per_frame if per_frame > 1 else 0) or block
+        while wanted < 0 or decoded < wanted:
+            count = (first if decoded == 0 else block) if wanted < 0 else min(first if decoded == 0 else block,
+                                                                           wanted - decoded)
+            frames = f.read(count, dtype="float32", always_2d=True)
+            if len(frames) == 0:
+                break
+            peak = float(np.max(np.abs(frames)))
+            if not math.isfinite(peak):
+                bad = int(frames.size - np.count_nonzero(np.isfinite(frames)))
+                raise NonFiniteAudioError(
+                    path, f"{bad} of {frames.size} samples in the block at {position:.2f} s are NaN or infinite"
+                )
+            if peak > MAX_AMPLITUDE:
+                raise CorruptAudioError(
+                    path, f"samples reach {peak:.3g} in the block at {position:.2f} s, far beyond full scale (1.0): "
+                    "the file's float data is damaged")
+            decoded += len(frames)
+            position = offset + decoded / native_sr
+            out = resampler.push(np.ascontiguousarray(to_mono(frames), dtype=np.float32))
+            del frames
+            if len(out):
+                yielded += len(out)
+                yield out
+        if decoded:
+            tail = resampler.flush()
+            if len(tail):
+                yielded += len(tail)
+                yield tail
+    except AudioError:
+        raise
+    except Exception as error:  # libsndfile, soxr or numpy failing on a damaged stream
+        raise _decoder_error(path, error, position) from error
+
+    if decoded == 0:
+        raise EmptyAudioError(path, "the file decodes to 0 samples" if offset == 0 else f"nothing after {offset} s")
+    if yielded == 0:
+        raise EmptyAudioError(path, f"{decoded} frames at {native_sr} Hz give no samples at {sr} Hz")
+    expected = declared if wanted < 0 else min(wanted, declared) if declared >= 0 else wanted
+    if expected > 0 and decoded < TRUNCATION_TOLERANCE * expected:
+        raise CorruptAudioError(
+            path, f"decoded {decoded} of {expected} frames the header announces; the file is truncated or damaged"
+        )
+
+
+def load_audio(
+    path: str | bytes | os.PathLike[str],
+    sr: int = DEFAULT_SAMPLE_RATE,
+    *,
+    offset: float = 0.0,
+    duration: float | None = None,
+) -> np.ndarray:
+    """Decode ``path`` to a mono float32 signal at ``sr`` Hz: :func:`stream_audio`'s blocks, joined.
+
+    Parameters
+    ----------
+    path : audio file in any format libsndfile reads.
+    sr : target sample rate in Hz; ``None`` is not accepted: genrekit always
+        works at a known rate.
+    offset : seconds to skip at the start.
+    duration : seconds to read after ``offset``; ``None`` reads to the end.
+
+    Returns
+    -------
+    y : np.ndarray, shape ``(n_samples,)``, float32.
+
+    Raises
+    ------
+    AudioNotFoundError, UnreadableAudioError, UnsupportedAudioError,
+    CorruptAudioError, EmptyAudioError, NonFiniteAudioError
+    """
+    blocks = list(stream_audio(path, sr, offset=offset, duration=duration))
+    y = np.concatenate(blocks) if len(blocks) != 1 else blocks[0]
+    return np.ascontiguousarray(y, dtype=np.float32)
+
+
+__all__ = ["AudioInfo", "load_audio", "probe", "stream_audio"]
