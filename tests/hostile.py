@@ -13,7 +13,7 @@ says what genrekit must do with it:
 
 The test suite runs every kind through ``predict --json``, the table output,
 ``features``, the model loader and ``predict_signal`` (tests/test_hostile.py);
-``benchmarks/hostile.py`` measures their memory. Nothing here needs data
+``benchmarks/hostile_memory.py`` measures their memory. Nothing here needs data
 from outside the repository.
 """
 

@@ -24,7 +24,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("genrekit.musicnn", "genrekit.features", "genrekit.datasets", "genrekit.evaluation"),
     ("genrekit.store", "genrekit.models"),
     ("genrekit.predict",),
-    ("genrekit.trainers", "genrekit.report"),
+    ("genrekit.trainers", "genrekit.report", "genrekit.batch"),
     ("genrekit.training", "genrekit.selection", "genrekit.comparison", "genrekit.doctor"),
     ("genrekit.cli",),
 ]

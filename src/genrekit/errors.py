@@ -27,6 +27,10 @@ class AudioError(GenrekitError):
             message += f" ({detail})"
         super().__init__(message)
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # rebuilt from (path, detail), not from the message: errors cross process boundaries in worker pools
+        return (type(self), (self.path, self.detail), dict(self.__dict__))
+
 
 class AudioNotFoundError(AudioError, FileNotFoundError):
     reason = "file not found"

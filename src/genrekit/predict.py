@@ -20,7 +20,10 @@ from genrekit.audio import (
     MIN_SAMPLE_RATE,
     Windowing,
     cut_windows,
+    probe,
+    read_spans,
     resample,
+    resampled_length,
     stream_audio,
     stream_windows,
 )
@@ -44,6 +47,27 @@ from genrekit.models.ensemble import EnsembleFeatureSet
 BUNDLED_MODEL = Path(__file__).parent / "data" / "models" / "default.genre"
 """The model genrekit ships, trained on GTZAN by ``make model``."""
 
+COVERAGES = ("fast", "full")
+"""``fast``: a verdict from at most ``max_windows`` evenly spread windows; ``full``: from every window."""
+
+DEFAULT_MAX_WINDOWS = 12
+"""Windows a ``fast`` verdict analyses at most: chosen by measurement, see docs/results.md,
+"How many windows a verdict needs" (``scripts/coverage_study.py``)."""
+
+
+def spread(n: int, k: int) -> list[int]:
+    """Indices of ``k`` of ``n`` windows, evenly spread, the first and the last always among them (``k >= 2``).
+
+    ``k == 1`` gives the middle window; ``k >= n`` gives all. Deterministic.
+    """
+    if n <= 0:
+        return []
+    if k >= n:
+        return list(range(n))
+    if k == 1:
+        return [(n - 1) // 2]
+    return [int(i) for i in np.floor(np.linspace(0, n - 1, k) + 0.5).astype(int)]
+
 
 @dataclass(frozen=True)
 class Segment:
@@ -64,6 +88,9 @@ class Prediction:
     confidence: float
     probabilities: dict[str, float]
     segments: list[Segment] = field(default_factory=list)
+    coverage: dict[str, Any] = field(default_factory=dict)
+    """Which windows the verdict heard: ``{"mode": "fast"|"full", "windows": analysed, "of": in the
+    track, "starts": [seconds of each analysed window]}``; :attr:`segments` cover those windows only."""
 
     def top(self, k: int) -> list[tuple[str, float]]:
         """The ``k`` most probable genres, best first."""
@@ -134,8 +161,11 @@ class GenreClassifier:
         return self.classify_windows(cut_windows(y, self.sample_rate, self.windowing, path), path)
 
     def verdict(self, starts: np.ndarray, probs: np.ndarray, total_seconds: float,
-                path: str | os.PathLike[str] = "<signal>") -> Prediction:
-        """The track's :class:`Prediction` from its window probabilities, aggregated as the card says."""
+                path: str | os.PathLike[str] = "<signal>", *, mode: str = "full", of: int | None = None) -> Prediction:
+        """The track's :class:`Prediction` from its window probabilities, aggregated as the card says.
+
+        ``mode`` and ``of`` (the track's number of windows; by default those given) fill :attr:`Prediction.coverage`.
+        """
         _, track = aggregate_windows(probs, np.zeros(len(probs), dtype=int), method=self.aggregation)
         track = track[0]
         labels = self.labels
@@ -156,29 +186,92 @@ class GenreClassifier:
             confidence=round(float(track[best]), 4),
             probabilities={label: round(float(p), 4) for label, p in zip(labels, track)},
             segments=segments,
+            coverage={"mode": mode, "windows": len(probs), "of": len(probs) if of is None else int(of),
+                      "starts": [round(float(start), 3) for start in starts]},
         )
 
-    def predict_signal(self, y: np.ndarray, sr: int, *, path: str | os.PathLike[str] = "<signal>") -> Prediction:
+    def predict_signal(self, y: np.ndarray, sr: int, *, path: str | os.PathLike[str] = "<signal>",
+                       coverage: str = "full", max_windows: int = DEFAULT_MAX_WINDOWS) -> Prediction:
         """Classify a mono signal sampled at ``sr`` Hz (resampled to the model's rate when they differ).
 
         ``y`` is float (any float dtype, full scale 1.0) or integer PCM
         (int8/int16/int32 and uint8, converted with their scale). Raises
         :class:`ConfigError` for anything else, 2-D input included (make it
         mono first), and :class:`NonFiniteAudioError` for NaN or infinite samples.
+        Every window is analysed unless ``coverage="fast"`` asks for at most
+        ``max_windows`` of them, chosen as :meth:`predict` chooses.
         """
+        _check_coverage(coverage, max_windows)
         signal = pcm_to_float(y, sr, path)
         signal = resample(signal, int(sr), self.sample_rate)
-        starts, probs = self.window_probabilities(signal, path)
-        return self.verdict(starts, probs, len(signal) / self.sample_rate, path)
+        windows = list(cut_windows(signal, self.sample_rate, self.windowing, path))
+        chosen = spread(len(windows), max_windows) if coverage == "fast" else range(len(windows))
+        starts, probs = self.classify_windows((windows[i] for i in chosen), path)
+        return self.verdict(starts, probs, len(signal) / self.sample_rate, path, mode=coverage, of=len(windows))
 
-    def predict(self, path: str | os.PathLike[str]) -> Prediction:
-        """Classify one audio file, decoded as a stream (bounded memory whatever its length)."""
+    def predict(self, path: str | os.PathLike[str], *, coverage: str = "fast",
+                max_windows: int = DEFAULT_MAX_WINDOWS) -> Prediction:
+        """Classify one audio file in bounded memory, from a bounded or the full set of its windows.
+
+        ``coverage="full"`` decodes the file as a stream and analyses every
+        window (for the timeline and the report). ``"fast"`` (the default)
+        reads the duration from the header, plans the windows over it, and
+        decodes, resamples and analyses only ``max_windows`` of them, evenly
+        spread, the first and the last always among them (:func:`spread`),
+        seeking to each (:func:`genrekit.audio.read_spans`). A file with at
+        most ``max_windows`` windows, one of unknown length, a whole-file
+        model, or a file that turns out shorter than its header says (the
+        last window comes back short) is analysed in full, as ``"full"``
+        would, errors included. :attr:`Prediction.coverage` says which
+        windows were heard.
+        """
+        _check_coverage(coverage, max_windows)
+        if coverage == "fast" and self.windowing.window is not None:
+            fast = self._predict_fast(path, int(max_windows))
+            if fast is not None:
+                return fast
         counter = _SampleCounter(stream_audio(path, self.sample_rate))
         starts, probs = self.classify_windows(stream_windows(counter, self.sample_rate, self.windowing, path), path)
-        return self.verdict(starts, probs, counter.samples / self.sample_rate, path)
+        return self.verdict(starts, probs, counter.samples / self.sample_rate, path, mode=coverage)
 
-    def predict_many(self, paths: Iterable[str | os.PathLike[str]]) -> Iterator[Prediction | GenrekitError]:
-        """Classify files one by one; a file that fails yields its error instead, and the rest go on.
+    def plan(self, path: str | os.PathLike[str],
+             max_windows: int = DEFAULT_MAX_WINDOWS) -> tuple[int, list[tuple[int, int]], list[int]] | None:
+        """``(n_samples, windows, chosen)`` of a ``fast`` verdict: the length the header declares (samples
+        at :attr:`sample_rate`), every window's ``(start, stop)`` over it, and the indices of those analysed
+        (:func:`spread`); ``None`` where the length is unknown or the model analyses whole files."""
+        info = probe(path)
+        if info.frames < 0 or self.windowing.window is None:
+            return None
+        n = resampled_length(info.frames, info.sample_rate, self.sample_rate)
+        bounds = self.windowing.starts(n, self.sample_rate)
+        return n, bounds, spread(len(bounds), max_windows)
+
+    def _predict_fast(self, path: str | os.PathLike[str], max_windows: int) -> Prediction | None:
+        planned = self.plan(path, max_windows)
+        if planned is None:
+            return None
+        n, bounds, chosen = planned
+        if not bounds or len(chosen) == len(bounds):
+            return None  # too short (the full path says so), or every window anyway: one sequential read
+        sr = self.sample_rate
+        spans = [(bounds[i][0] / sr, (bounds[i][1] - bounds[i][0]) / sr) for i in chosen]
+        short: list[bool] = []
+
+        def windows() -> Iterator[tuple[float, np.ndarray]]:
+            for (_, length), (start, y) in zip(spans, read_spans(path, sr, spans)):
+                if len(y) < int(round(length * sr)):
+                    short.append(True)  # the audio ends before its header says: read it all instead
+                    return
+                yield start, y
+
+        starts, probs = self.classify_windows(windows(), path)
+        if short:
+            return None
+        return self.verdict(starts, probs, n / sr, path, mode="fast", of=len(bounds))
+
+    def predict_many(self, paths: Iterable[str | os.PathLike[str]], *, coverage: str = "fast",
+                     max_windows: int = DEFAULT_MAX_WINDOWS) -> Iterator[Prediction | GenrekitError]:
+        """Classify files one by one (options as :meth:`predict`); a file that fails yields its error instead.
 
         Whatever goes wrong with one file (a typed genrekit error, running out
         of memory, an exception inside a decoder or numerical library) is
@@ -187,9 +280,16 @@ class GenreClassifier:
         """
         for path in paths:
             try:
-                yield self.predict(path)
+                yield self.predict(path, coverage=coverage, max_windows=max_windows)
             except Exception as error:  # the file boundary: one input never costs the others
                 yield as_input_error(path, error)
+
+
+def _check_coverage(coverage: str, max_windows: int) -> None:
+    if coverage not in COVERAGES:
+        raise ConfigError(f"coverage must be one of {', '.join(COVERAGES)}, got {coverage!r}")
+    if isinstance(max_windows, bool) or not isinstance(max_windows, (int, np.integer)) or max_windows < 1:
+        raise ConfigError(f"max_windows must be a whole number >= 1, got {max_windows!r}")
 
 
 class _SampleCounter:

@@ -34,8 +34,12 @@ import os
 import sys
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
-from typing import Any, Callable
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from typing import Any, Callable, Generator, Iterable, Iterator, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 WATCH_INTERVAL = 0.5
 """Seconds between a worker's checks that its parent is still alive."""
@@ -129,4 +133,101 @@ def _watch_parent(parent: int) -> None:
         time.sleep(WATCH_INTERVAL)
 
 
-__all__ = ["ORPHAN_EXIT_CODE", "WATCH_INTERVAL", "worker_pool"]
+def map_in_workers(
+    fn: Callable[[T], R],
+    items: Iterable[T],
+    jobs: int,
+    *,
+    on_crash: Callable[[T], R],
+    initializer: Callable[..., object] | None = None,
+    initargs: tuple[Any, ...] = (),
+    window: int | None = None,
+    mp_context: Any = None,
+) -> Generator[tuple[T, R], None, None]:
+    """``(item, fn(item))`` for every item, in input order, computed on ``jobs`` :func:`worker_pool` processes.
+
+    Results are yielded as soon as they and all before them are done, so the
+    output is the same whatever the number of workers; at most ``window``
+    items (default ``4 * jobs``) are submitted beyond the oldest one not yet
+    yielded, which bounds both the work queued and the results held back.
+
+    A worker that dies (a crash in native code, the OOM killer) breaks the
+    pool and loses the items in flight. They are retried one at a time in a
+    fresh single-worker pool; an item that kills that worker too gets
+    ``on_crash(item)`` as its result (called in this process), and the rest go
+    on in a fresh pool. ``fn`` should catch its own per-item errors: an
+    exception it raises propagates here and ends the run.
+
+    ``fn``, ``initializer`` and ``initargs`` are pickled and must be importable
+    by name. The thread iterating this generator starts the workers, so it
+    must keep iterating (or close the generator) before it exits; closing it
+    early shuts the pool down without waiting for the items in flight.
+    """
+    if jobs < 1:
+        raise ValueError(f"jobs must be >= 1, got {jobs}")
+    import multiprocessing
+
+    ctx = mp_context if mp_context is not None else multiprocessing.get_context("spawn")
+    run = _InOrder(list(items), window if window is not None else 4 * jobs)
+    pool_args = {"initializer": initializer, "initargs": tuple(initargs), "mp_context": ctx}
+    todo = deque(range(len(run.items)))
+    while todo:
+        lost = yield from run.pass_(fn, todo, jobs, pool_args)
+        retry = deque(sorted(lost))
+        while retry:  # one in flight at a time: a pool that breaks now was broken by that item
+            for index in (yield from run.pass_(fn, retry, 1, pool_args, in_flight=1)):
+                yield from run.put(index, on_crash(run.items[index]))
+
+
+class _InOrder:
+    """State of one :func:`map_in_workers` run: results that finished early wait here for their predecessors."""
+
+    def __init__(self, items: list[Any], window: int) -> None:
+        self.items = items
+        self.window = max(1, window)
+        self.next = 0  # index of the oldest item not yet yielded
+        self.done: dict[int, Any] = {}
+
+    def put(self, index: int, result: Any) -> Iterator[tuple[Any, Any]]:
+        self.done[index] = result
+        while self.next in self.done:
+            yield self.items[self.next], self.done.pop(self.next)
+            self.next += 1
+
+    def pass_(self, fn: Callable[[Any], Any], queue: deque[int], jobs: int, pool_args: dict[str, Any],
+              in_flight: int | None = None) -> Generator[tuple[Any, Any], None, list[int]]:
+        """Work through ``queue`` (consumed) on one pool until it is empty or the pool breaks; return the indices lost."""
+        from concurrent.futures.process import BrokenProcessPool
+
+        limit = in_flight if in_flight is not None else 2 * jobs
+        executor = worker_pool(jobs, **pool_args)
+        pending: dict[Future[Any], int] = {}
+        lost: list[int] = []
+        clean = False
+        try:
+            while queue or pending:
+                while queue and len(pending) < limit and queue[0] < self.next + self.window:
+                    index = queue.popleft()
+                    pending[executor.submit(fn, self.items[index])] = index
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                results = []
+                for future in finished:
+                    index = pending.pop(future)
+                    try:
+                        results.append((index, future.result()))
+                    except BrokenProcessPool:
+                        lost.append(index)
+                if lost:
+                    lost.extend(pending.values())  # every other item in flight is lost with the pool
+                    pending.clear()
+                for index, result in results:
+                    yield from self.put(index, result)
+                if lost:
+                    break
+            clean = not lost
+        finally:
+            executor.shutdown(wait=clean, cancel_futures=True)
+        return lost
+
+
+__all__ = ["ORPHAN_EXIT_CODE", "WATCH_INTERVAL", "map_in_workers", "worker_pool"]

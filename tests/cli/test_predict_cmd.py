@@ -52,3 +52,59 @@ def test_names_from_outside_print_as_text(cli_model: Path, write_audio, tmp_path
     assert result.exit_code == 1
     assert "[red]odd.wav" in result.stdout  # the timeline heading
     assert "[b]broken.mp3" in result.stderr
+
+
+def _mixed_folder(write_audio, tmp_path: Path) -> Path:
+    for i in range(3):
+        write_audio(f"music/t{i}.wav", sine(220.0 * (i + 1), seconds=1.5))
+        write_audio(f"music/n{i}.flac", white_noise(seconds=1.5, seed=i))
+    (tmp_path / "music" / "broken.mp3").write_bytes(b"\xff\xfb" + b"\x00" * 100)
+    return tmp_path / "music"
+
+
+def test_predict_jobs_2_json_lines_equal_jobs_1(cli_model: Path, write_audio, tmp_path: Path):
+    folder = _mixed_folder(write_audio, tmp_path)
+    serial = runner.invoke(app, ["predict", str(folder), "-m", str(cli_model), "--json", "-j", "1"])
+    parallel = runner.invoke(app, ["predict", str(folder), "-m", str(cli_model), "--json", "-j", "2"])
+    assert serial.exit_code == parallel.exit_code == 1
+    assert parallel.stdout == serial.stdout
+    assert len(parallel.stdout.splitlines()) == 7 and parallel.stderr == ""
+
+
+def test_predict_jobs_2_table_prints_every_file(cli_model: Path, write_audio, tmp_path: Path):
+    folder = _mixed_folder(write_audio, tmp_path)
+    serial = runner.invoke(app, ["predict", str(folder), "-m", str(cli_model), "--timeline"])
+    parallel = runner.invoke(app, ["predict", str(folder), "-m", str(cli_model), "--timeline", "-j", "2"])
+    assert parallel.exit_code == 1
+    assert (parallel.stdout, parallel.stderr) == (serial.stdout, serial.stderr)
+    for name in [f"t{i}.wav" for i in range(3)] + [f"n{i}.flac" for i in range(3)]:
+        assert name in parallel.stdout
+    assert "broken.mp3" in parallel.stderr and "1 of 7 files failed" in parallel.stderr
+
+
+def test_predict_jobs_must_be_positive(cli_model: Path, write_audio):
+    result = runner.invoke(app, ["predict", str(write_audio("x.wav", sine(330.0))), "-m", str(cli_model), "-j", "0"])
+    assert result.exit_code == 2
+
+
+def test_coverage_fast_analyses_at_most_twelve_windows_and_full_every_one(cli_model: Path, write_audio):
+    path = write_audio("long.wav", sine(330.0, seconds=12.0))  # 1 s windows every 0.5 s: 23 windows
+
+    def coverage(*flags: str) -> dict:
+        result = runner.invoke(app, ["predict", str(path), "-m", str(cli_model), "--json", *flags])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)["coverage"]
+
+    fast, full = coverage(), coverage("--coverage", "full")
+    assert (fast["mode"], fast["windows"], fast["of"]) == ("fast", 12, 23)
+    assert fast["starts"][0] == 0.0 and fast["starts"][-1] == full["starts"][-1]
+    assert (full["mode"], full["windows"], full["of"]) == ("full", 23, 23)
+
+
+def test_a_timeline_shows_every_window_unless_told_otherwise(cli_model: Path, write_audio):
+    path = write_audio("long.wav", sine(330.0, seconds=12.0))
+    lines = runner.invoke(app, ["predict", str(path), "-m", str(cli_model), "--timeline"]).stdout.splitlines()
+    assert sum(" s  tones" in line for line in lines) == 23
+    lines = runner.invoke(app, ["predict", str(path), "-m", str(cli_model), "--timeline", "--coverage", "fast"]
+                          ).stdout.splitlines()
+    assert sum(" s  tones" in line for line in lines) == 12

@@ -14,7 +14,7 @@ Failures raise the typed errors of :mod:`genrekit.errors`, each naming the file.
 
 from __future__ import annotations
 
-from genrekit.audio.decode import AudioInfo, load_audio, probe, stream_audio
+from genrekit.audio.decode import AudioInfo, load_audio, probe, read_spans, resampled_length, stream_audio
 from genrekit.audio.files import (
     AUDIO_EXTENSIONS,
     UNSUPPORTED_EXTENSIONS,
@@ -33,6 +33,7 @@ from genrekit.audio.limits import (
     MAX_WHOLE_FILE_SECONDS,
     MIN_SAMPLE_RATE,
     MIN_WHOLE_FILE_SECONDS,
+    SPAN_MARGIN_SECONDS,
 )
 from genrekit.audio.signal import resample, to_mono
 from genrekit.audio.sniff import Sniffed, sniff
@@ -50,6 +51,7 @@ __all__ = [
     "MAX_WHOLE_FILE_SECONDS",
     "MIN_SAMPLE_RATE",
     "MIN_WHOLE_FILE_SECONDS",
+    "SPAN_MARGIN_SECONDS",
     "UNSUPPORTED_EXTENSIONS",
     "UNSUPPORTED_FORMATS",
     "AudioError",
@@ -62,7 +64,9 @@ __all__ = [
     "is_unsupported_audio_file",
     "load_audio",
     "probe",
+    "read_spans",
     "resample",
+    "resampled_length",
     "sniff",
     "stream_audio",
     "stream_windows",

@@ -17,12 +17,14 @@ naming the file, in genrekit's words.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import stat
+import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Iterator, Sequence
 
 import numpy as np
 
@@ -36,7 +38,9 @@ from genrekit.audio.limits import (
     MAX_CHANNELS,
     MAX_DECLARED_SECONDS,
     MAX_SAMPLE_RATE,
+    MAX_WHOLE_FILE_SECONDS,
     MIN_SAMPLE_RATE,
+    SPAN_MARGIN_SECONDS,
     TRUNCATION_TOLERANCE,
 )
 from genrekit.audio.signal import StreamResampler, to_mono
@@ -344,6 +348,20 @@ def _decoder_error(path: Path, error: BaseException, position: float) -> AudioEr
     return CorruptAudioError(path, f"decoding failed at {position:.2f} s ({text})")
 
 
+def _check_block(path: Path, frames: np.ndarray, position: float) -> None:
+    """Refuse a decoded block holding NaN or infinite samples, or samples far beyond full scale."""
+    peak = float(np.max(np.abs(frames)))
+    if not math.isfinite(peak):
+        bad = int(frames.size - np.count_nonzero(np.isfinite(frames)))
+        raise NonFiniteAudioError(
+            path, f"{bad} of {frames.size} samples in the block at {position:.2f} s are NaN or infinite"
+        )
+    if peak > MAX_AMPLITUDE:
+        raise CorruptAudioError(
+            path, f"samples reach {peak:.3g} in the block at {position:.2f} s, far beyond full scale (1.0): "
+            "the file's float data is damaged")
+
+
 def _decode(path: Path, opened: _Opened, sr: int, offset: float, duration: float | None,
             block_seconds: float) -> Iterator[np.ndarray]:
     f, info = opened.sf, opened.info
@@ -378,16 +396,7 @@ def _decode(path: Path, opened: _Opened, sr: int, offset: float, duration: float
             frames = f.read(count, dtype="float32", always_2d=True)
             if len(frames) == 0:
                 break
-            peak = float(np.max(np.abs(frames)))
-            if not math.isfinite(peak):
-                bad = int(frames.size - np.count_nonzero(np.isfinite(frames)))
-                raise NonFiniteAudioError(
-                    path, f"{bad} of {frames.size} samples in the block at {position:.2f} s are NaN or infinite"
-                )
-            if peak > MAX_AMPLITUDE:
-                raise CorruptAudioError(
-                    path, f"samples reach {peak:.3g} in the block at {position:.2f} s, far beyond full scale (1.0): "
-                    "the file's float data is damaged")
+            _check_block(path, frames, position)
             decoded += len(frames)
             position = offset + decoded / native_sr
             out = resampler.push(np.ascontiguousarray(to_mono(frames), dtype=np.float32))
@@ -414,6 +423,167 @@ def _decode(path: Path, opened: _Opened, sr: int, offset: float, duration: float
         raise CorruptAudioError(
             path, f"decoded {decoded} of {expected} frames the header announces; the file is truncated or damaged"
         )
+
+
+def resampled_length(frames: int, native_sr: int, sr: int) -> int:
+    """How many samples at ``sr`` Hz decoding ``frames`` native frames gives (soxr rounds half up)."""
+    if frames < 0:
+        return -1
+    return (2 * frames * sr + native_sr) // (2 * native_sr)
+
+
+def _check_spans(spans: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
+    checked = []
+    for span in spans:
+        try:
+            start, length = (float(v) for v in span)
+        except (TypeError, ValueError):
+            raise ConfigError(f"a span is (start_seconds, length_seconds), got {span!r}") from None
+        if not (math.isfinite(start) and start >= 0 and math.isfinite(length) and length > 0):
+            raise ConfigError(f"a span needs start >= 0 and length > 0 seconds, got {span!r}")
+        if length > MAX_WHOLE_FILE_SECONDS:
+            raise ConfigError(f"a span lasts at most {MAX_WHOLE_FILE_SECONDS:g} s, got {length:g} s")
+        checked.append((start, length))
+    return checked
+
+
+def read_spans(
+    path: str | bytes | os.PathLike[str],
+    sr: int = DEFAULT_SAMPLE_RATE,
+    spans: Sequence[tuple[float, float]] = (),
+    *,
+    margin: float = SPAN_MARGIN_SECONDS,
+) -> Iterator[tuple[float, np.ndarray]]:
+    """Decode just the ``(start_seconds, length_seconds)`` spans of ``path``: ``(start_seconds, samples)`` each.
+
+    Each span is sought to (libsndfile seeks in wav, flac, ogg, mp3, ...),
+    read with ``margin`` seconds either side, downmixed, checked and
+    resampled alone, then trimmed, so its samples are those of
+    ``load_audio(path, sr)[round(start * sr):][:round(length * sr)]`` up to
+    the resampler's edge effects, which the margin keeps out (see
+    docs/results.md, "How many windows a verdict needs", for the measured
+    differences). The read starts on a sample where the resampled grid of
+    the whole file falls on a native frame, and MP3 reads start and end on
+    MPEG frame boundaries, as :func:`stream_audio`'s do. A span running past
+    the end of the audio comes back shorter, one wholly past it empty: the
+    caller, who knows what the header announced, decides whether that is a
+    truncated file. Holds one span at a time. The file is probed at once;
+    decoding starts with the first ``next()``; errors are typed as in
+    :func:`stream_audio`.
+    """
+    path = _as_path(path)
+    _check_stream_args(sr, 0.0, None, BLOCK_SECONDS)
+    checked = _check_spans(spans)
+    if not (math.isfinite(margin) and margin >= 0):
+        raise ConfigError(f"margin must be >= 0 seconds, got {margin}")
+    probe(path)
+    return _read_spans(path, int(sr), checked, margin)
+
+
+def _read_spans(path: Path, sr: int, spans: list[tuple[float, float]], margin: float) -> Iterator[tuple[float, np.ndarray]]:
+    opened = _open(path)
+    try:
+        for start, length in spans:
+            if not opened.sf.seekable():  # read from the start, skipping, on a fresh handle
+                opened.close()
+                opened = _open(path)
+            yield _read_span(path, opened, sr, start, length, margin)
+    finally:
+        opened.close()
+
+
+def _read_span(path: Path, opened: _Opened, sr: int, start: float, length: float,
+               margin: float) -> tuple[float, np.ndarray]:
+    info = opened.info
+    native = info.sample_rate
+    first_out, n_out = int(round(start * sr)), max(int(round(length * sr)), 1)
+    grid = native // math.gcd(native, sr)  # native frames between the samples both rates share
+    pad = int(math.ceil(margin * native))
+    lo = max(first_out * native // sr - pad, 0) // grid * grid
+    lo_out = lo * sr // native  # exact: lo is on the shared grid, so the resampled span starts on the file's grid
+    hi = -(-(first_out + n_out) * native // sr) + pad + 1
+    if info.frames >= 0:
+        lo, hi = min(lo, info.frames), min(hi, info.frames)
+    if lo >= hi:
+        return first_out / sr, np.zeros(0, np.float32)
+    # seeking in an MP3 makes libmpg123 decode frames before the target without their bit reservoir, and it
+    # prints an error for each on the process's stderr though the samples it returns are right; keep it quiet
+    with _quiet_stderr() if info.format == "MP3" else contextlib.nullcontext():
+        y = _read_native(path, opened, sr, lo, hi)
+    skip = first_out - lo_out
+    return first_out / sr, np.ascontiguousarray(y[skip:skip + n_out], dtype=np.float32)
+
+
+def _read_native(path: Path, opened: _Opened, sr: int, lo: int, hi: int) -> np.ndarray:
+    """Native frames ``lo`` to ``hi`` (or the end), downmixed, checked and resampled alone to ``sr`` Hz."""
+    f, info = opened.sf, opened.info
+    native = info.sample_rate
+    per_frame, skipped = opened.frame_alignment or (1, 0)
+    at = max(lo - (lo + skipped) % per_frame, 0)  # an MPEG frame's first sample; lo itself elsewhere
+    block = _block_frames(BLOCK_SECONDS, native, info.channels)
+    block = max(per_frame, block // per_frame * per_frame)
+    position = at / native
+    parts: list[np.ndarray] = []
+    resampler = StreamResampler(native, sr)
+    try:
+        if f.seekable():
+            at = f.seek(at)
+        else:  # only reached on a fresh handle (see _read_spans): read from the start
+            done = 0
+            while done < at:
+                got = len(f.read(min(block, at - done), dtype="float32", always_2d=True))
+                if got == 0:
+                    break
+                done += got
+            at = done
+        drop = max(lo - at, 0)
+        started = False
+        while at < hi:
+            end = min(at + block, hi)
+            end += (-(end + skipped)) % per_frame  # MP3: end the read where an MPEG frame does
+            frames = f.read(end - at, dtype="float32", always_2d=True)
+            if len(frames) == 0:
+                break
+            _check_block(path, frames, position)
+            at += len(frames)
+            position = at / native
+            mono = np.ascontiguousarray(to_mono(frames), dtype=np.float32)
+            del frames
+            if drop:
+                mono, drop = mono[drop:], max(drop - len(mono), 0)
+            if len(mono):
+                started = True
+                parts.append(resampler.push(mono))
+        if started:
+            parts.append(resampler.flush())
+    except AudioError:
+        raise
+    except Exception as error:  # libsndfile, soxr or numpy failing on a damaged stream
+        raise _decoder_error(path, error, position) from error
+    if not parts:
+        return np.zeros(0, np.float32)
+    return np.concatenate(parts) if len(parts) > 1 else parts[0]
+
+
+@contextlib.contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """Send file descriptor 2 to the null device for the duration (what C libraries print there is lost)."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError, AttributeError):
+        yield
+        return
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(null, 2)
+        finally:
+            os.close(null)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def load_audio(
@@ -447,4 +617,4 @@ def load_audio(
     return np.ascontiguousarray(y, dtype=np.float32)
 
 
-__all__ = ["AudioInfo", "load_audio", "probe", "stream_audio"]
+__all__ = ["AudioInfo", "load_audio", "probe", "read_spans", "resampled_length", "stream_audio"]

@@ -33,6 +33,9 @@ MIN_WHOLE_FILE_SECONDS = 1.0
 BLOCK_SECONDS = 4.0
 """Default length of the blocks :func:`genrekit.audio.stream_audio` decodes at a time."""
 
+SPAN_MARGIN_SECONDS = 0.1
+"""Audio read either side of a span by :func:`genrekit.audio.read_spans`, so resampling it alone matches the whole file's."""
+
 MAX_BLOCK_BYTES = 16 * 1024 * 1024
 """Most bytes one decoded block may take (float32, all channels): bounds memory at high rates and channel counts."""
 
@@ -54,5 +57,6 @@ __all__ = [
     "MAX_WHOLE_FILE_SECONDS",
     "MIN_SAMPLE_RATE",
     "MIN_WHOLE_FILE_SECONDS",
+    "SPAN_MARGIN_SECONDS",
     "TRUNCATION_TOLERANCE",
 ]

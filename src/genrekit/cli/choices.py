@@ -57,6 +57,13 @@ class Aggregation(str, Enum):
     vote = "vote"
 
 
+class Coverage(str, Enum):
+    """How much of a track prediction analyses."""
+
+    fast = "fast"
+    full = "full"
+
+
 class Split(str, Enum):
     """Which part of a collection ``genrekit evaluate`` scores."""
 

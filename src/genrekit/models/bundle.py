@@ -57,8 +57,9 @@ MAX_TOTAL_BYTES = 512 * 1024**2
 ALLOWED_DOMAINS = ("", "ai.onnx", "ai.onnx.ml", "com.microsoft")
 """ONNX operator domains a model file may use: the standard ones and onnxruntime's built-in contrib ops."""
 WIDE_INPUT_COLUMNS = 4096
-WIDE_BATCH, NARROW_BATCH = 16, 8192
-"""Rows per onnxruntime call: a spectrogram network (wide input) holds large activations per row."""
+WIDE_BATCH, NARROW_BATCH = 4, 8192
+"""Rows per onnxruntime call: a spectrogram network (wide input) holds ~45 MB of activations per row (musicnn), and
+batches above 4 rows were not faster (benchmarks/hostile_memory.py measures the peak)."""
 
 
 def _sha256(data: bytes) -> str:
@@ -76,52 +77,37 @@ def _valid_member_name(name: str) -> bool:
             and all(p not in ("", ".", "..") for p in parts))
 
 
-def _graphs(graph: Any) -> Any:
-    """``graph`` and every subgraph inside its nodes' attributes (If/Loop/Scan bodies)."""
-    yield graph
-    for node in graph.node:
-        for attr in node.attribute:
-            if attr.HasField("g"):
-                yield from _graphs(attr.g)
-            for sub in attr.graphs:
-                yield from _graphs(sub)
-
-
 def _onnx_io(model_bytes: bytes, where: str) -> dict[str, Any]:
-    """Check a serialized ONNX graph for what a model file may not hold; its input/output names and widths."""
-    import onnx  # deferred: protobuf parsing is only needed when a model file is opened
-    from onnx import TensorProto
+    """Check a serialized ONNX graph for what a model file may not hold; its input/output names and widths.
+
+    Read with :mod:`genrekit.models.onnx_wire`, not the ``onnx`` package (whose import alone costs more than
+    the CLI's whole cold start): the checks must run before onnxruntime, which loads external data when its
+    session is created.
+    """
+    from genrekit.models import onnx_wire
 
     try:
-        proto = onnx.load_model_from_string(model_bytes)
-    except Exception as exc:  # protobuf's DecodeError and friends
+        proto = onnx_wire.read_model(model_bytes)
+    except onnx_wire.WireFormatError as exc:
         raise ModelFileError(f"{where}: not a valid ONNX model ({type(exc).__name__}: {exc})") from None
-    domains = sorted({o.domain for o in proto.opset_import} - set(ALLOWED_DOMAINS))
+    domains = sorted(set(proto.opset_domains) - set(ALLOWED_DOMAINS))
     if domains:
         raise ModelFileError(f"{where}: uses operator domain(s) {', '.join(map(repr, domains))}; "
                              f"a model file may use only {', '.join(repr(d) for d in ALLOWED_DOMAINS)}")
-    if proto.functions:
+    if proto.n_functions:
         raise ModelFileError(f"{where}: holds ONNX local functions, which genrekit model files never use")
-    for graph in _graphs(proto.graph):
-        tensors = list(graph.initializer) + [a.t for n in graph.node for a in n.attribute if a.HasField("t")]
-        tensors += [t for n in graph.node for a in n.attribute for t in a.tensors]
-        tensors += [s.values for s in graph.sparse_initializer]
-        for tensor in tensors:
-            if tensor.data_location == TensorProto.EXTERNAL or tensor.external_data:
+    for graph in proto.graphs:  # the main graph, every subgraph (If/Loop/Scan bodies), training_info graphs
+        for tensor in graph.tensors:
+            if tensor.external:
                 raise ModelFileError(f"{where}: tensor {tensor.name!r} is stored as external data (a file outside "
                                      "the model); model files must hold all their weights")
-        for node in graph.node:
+        for node in graph.nodes:
             if node.domain not in ALLOWED_DOMAINS:
                 raise ModelFileError(f"{where}: node {node.name!r} uses operator domain {node.domain!r}")
-
-    def width(value_info: Any) -> int | None:
-        dims = value_info.type.tensor_type.shape.dim
-        return int(dims[1].dim_value) if len(dims) == 2 and dims[1].HasField("dim_value") else None
-
     return {
-        "inputs": {i.name: width(i) for i in proto.graph.input},
-        "outputs": {o.name: width(o) for o in proto.graph.output},
-        "metadata": {p.key: p.value for p in proto.metadata_props},
+        "inputs": dict(proto.inputs),
+        "outputs": dict(proto.outputs),
+        "metadata": dict(proto.metadata),
     }
 
 
