@@ -54,7 +54,9 @@ results: $(STAMP) $(MUSICNN)
 
 benchmark: $(STAMP)
 	$(PY) benchmarks/features.py
-	$(PY) benchmarks/predict_cli.py
+	$(PY) benchmarks/features_cli.py
+	$(PY) benchmarks/engine.py
+	$(PY) benchmarks/hostile_memory.py
 
 # Full CNN training runs (4-17 min each on 2 cores), recorded in docs/results.md:
 # INIT=scratch|musicnn SEED=0

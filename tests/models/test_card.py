@@ -196,3 +196,31 @@ def test_a_graph_with_a_foreign_operator_domain_is_refused(tmp_path: Path):
     bad = _with_onnx_edit(tmp_path, lambda proto: proto.opset_import.add(domain="evil.custom", version=1))
     with pytest.raises(ModelFileError, match="evil.custom"):
         bundle.load_model(bad)
+
+
+def test_an_old_card_without_precision_round_trips_exactly_and_reads_as_float32():
+    for path in [*sorted(V1.glob("*.genre")), BUNDLED]:
+        model = bundle.load_model(path)
+        raw = json.loads(model.files()["card.json"])
+        assert "precision" not in raw["model"]
+        assert model.card.precision == "float32"
+        assert model.card.to_json() == raw
+
+
+def test_a_new_card_records_its_precision(tmp_path: Path):
+    from genrekit.models.card import ModelInfo
+
+    source = bundle.load_model(V1 / "v1-logreg-seed.genre")
+    card = replace(source.card, model=ModelInfo(source.card.kind, source.card.model.details | {"precision": "int8"}),
+                   members={}, card_sha256=None)
+    path = bundle.save_model(tmp_path / "q.genre", source.member_bytes("model.onnx"), card)
+    loaded = bundle.load_model(path)
+    raw = json.loads(loaded.files()["card.json"])
+    assert raw["model"]["precision"] == "int8" and loaded.card.precision == "int8"
+    assert loaded.card.to_json() == raw
+
+
+def test_a_precision_that_is_not_a_name_is_refused(tmp_path: Path):
+    bad = _reseal(V1 / "v1-logreg-seed.genre", tmp_path / "p.genre", lambda c: c["model"].update(precision=8))
+    with pytest.raises(ModelFileError, match="card field 'model.precision'"):
+        bundle.load_model(bad)

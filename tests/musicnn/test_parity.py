@@ -65,8 +65,10 @@ def test_tags_and_penultimate_match_tensorflow(net, reference, key):
 def test_the_front_end_still_cuts_the_recorded_patches(recorder, msd, reference):
     """Today's front-end, on the recorder's audio, gives the patches TensorFlow was run on."""
     mel, short, _sources = recorder.input_patches(msd.mel_basis)
-    np.testing.assert_allclose(mel, reference["mel"], rtol=0, atol=1e-5)
-    np.testing.assert_allclose(short, reference["mel_short"], rtol=0, atol=1e-5)
+    # The patches were recorded with a float32 FFT; today's float64 one differs from them by up to 1.2e-5
+    # (log10 units, values up to ~5); the network's outputs still match TensorFlow's (next test).
+    np.testing.assert_allclose(mel, reference["mel"], rtol=0, atol=2e-5)
+    np.testing.assert_allclose(short, reference["mel_short"], rtol=0, atol=2e-5)
 
 
 def test_audio_to_tags_matches_tensorflow(net, reference, recorder, examples_dir):

@@ -12,6 +12,7 @@ from typing import Literal
 
 import numpy as np
 
+from genrekit.features.spectral import median
 from genrekit.features.spectrogram import HOP_LENGTH, N_FFT, hann_window
 
 
@@ -37,7 +38,7 @@ def onset_strength(
     if aggregate == "mean":
         env = np.mean(rise, axis=0)
     elif aggregate == "median":
-        env = np.median(rise, axis=0)
+        env = median(rise, axis=0)
     else:
         raise ValueError(f"aggregate must be 'mean' or 'median', got {aggregate!r}")
     pad = lag + n_fft // (2 * hop_length)
@@ -55,31 +56,72 @@ def tempo_frequencies(n_bins: int, sr: int, hop_length: int = HOP_LENGTH) -> np.
 _BLOCK = 128  # tempogram frames transformed at a time (keeps the buffers in cache)
 
 
-def _tempogram_blocks(onset_env: np.ndarray, win_length: int, double: bool):
-    """Yield ``(first_frame, normalised autocorrelations (block, win_length))`` over the envelope."""
+def _fast_even_length(n: int) -> int:
+    """Smallest even ``2**a * 3**b * 5**c >= n`` (``scipy.fft.next_fast_len(n, real=True)``, made even)."""
+    best = None
+    p5 = 1
+    while p5 < 2 * n:
+        p35 = p5
+        while p35 < 2 * n:
+            m = 2 * p35  # even
+            while m < n:
+                m *= 2
+            best = m if best is None else min(best, m)
+            p35 *= 3
+        p5 *= 5
+    return max(int(best), 2)
+
+
+def _fft(double: bool):
+    """``(rfft, dct1)`` for the precision: numpy's pocketfft in float64 (no scipy import on that path),
+    scipy.fft in float32 (numpy's float32 transforms are slower than its float64 ones)."""
+    if double:
+        def dct1(x: np.ndarray) -> np.ndarray:
+            # DCT-I over n/2 + 1 points of a real, even spectrum = n * its inverse real FFT of length n
+            n = 2 * (x.shape[-1] - 1)
+            return np.fft.irfft(x, n=n, axis=-1) * n
+
+        return (lambda x: np.fft.rfft(x, axis=-1)), dct1
     import scipy.fft
 
+    return (lambda x: scipy.fft.rfft(x, axis=-1, workers=1)), (lambda x: scipy.fft.dct(x, type=1, axis=-1, workers=1))
+
+
+def _frame_power(onset_env: np.ndarray, win_length: int, double: bool):
+    """Yield ``(first_frame, |rfft|**2 (block, n_pad // 2 + 1))`` of the centred, Hann-windowed onset frames.
+
+    ``n_pad`` is even and at least ``2 * win_length - 1``: the inverse transform of
+    the power gives the autocorrelation at lags ``0 .. win_length - 1`` without wrap-around.
+    """
     if win_length < 1:
         raise ValueError("win_length must be a positive integer")
     dtype = np.float64 if double else np.float32
+    rfft, _ = _fft(double)
     count = onset_env.shape[-1]
     half = win_length // 2
-    padded = np.pad(onset_env, (half, half), mode="linear_ramp", end_values=(0, 0))
+    # in the transform's precision up front (exact), so the windowing below multiplies like with like
+    padded = np.pad(np.asarray(onset_env).astype(dtype, copy=False), (half, half), mode="linear_ramp",
+                    end_values=(0, 0))
     frames = np.lib.stride_tricks.sliding_window_view(padded, win_length)[:count]
-    n_pad = scipy.fft.next_fast_len(2 * win_length - 1, real=True)
-    while n_pad % 2:  # even length: the DCT-I below needs it; any length >= 2 * win_length - 1 gives the same lags
-        n_pad = scipy.fft.next_fast_len(n_pad + 1, real=True)
+    n_pad = _fast_even_length(2 * win_length - 1)  # any even length >= 2 * win_length - 1 gives the same lags
     window = hann_window(win_length, double=True).astype(dtype, copy=False)
     buffer = np.zeros((min(_BLOCK, count), n_pad), dtype=dtype)
     for start in range(0, count, _BLOCK):
         block = frames[start : start + _BLOCK]
         windowed = buffer[: len(block)]
         np.multiply(block, window, out=windowed[:, :win_length])
-        power = np.abs(scipy.fft.rfft(windowed, axis=1, workers=1))
-        np.square(power, out=power)
-        # the inverse FFT of a real, even power spectrum is its DCT-I over n_pad: the same
-        # autocorrelation, computed real-to-real (no complex copy of the power spectrum)
-        ac = scipy.fft.dct(power, type=1, axis=1, workers=1)[:, :win_length]
+        spectrum = rfft(windowed)
+        power = np.square(spectrum.real)  # |X|**2 as re**2 + im**2: no square root to undo
+        power += np.square(spectrum.imag)
+        yield start, power
+
+
+def _tempogram_blocks(onset_env: np.ndarray, win_length: int, double: bool):
+    """Yield ``(first_frame, normalised autocorrelations (block, win_length))`` over the envelope."""
+    _, dct1 = _fft(double)
+    for start, power in _frame_power(onset_env, win_length, double):
+        # the inverse FFT of a real, even power spectrum is its DCT-I over n_pad: the autocorrelation
+        ac = dct1(power)[:, :win_length]
         peak = np.max(np.abs(ac), axis=1, keepdims=True)
         peak[peak < np.finfo(ac.dtype).tiny] = 1.0
         yield start, ac / peak
@@ -108,9 +150,17 @@ def tempo_profile(
     onset envelope repeats perfectly at that period in every frame.
     """
     win_length = int(int(ac_size * sr) // hop_length)
-    total = np.zeros(win_length)
-    for _, block in _tempogram_blocks(onset_env, win_length, double):
-        total += block.sum(axis=0, dtype=np.float64)
+    # Each frame's autocorrelation is the DCT-I of its power spectrum, scaled by its largest value, the
+    # lag-0 value (the frame's energy: no other lag of a finite sequence reaches it). The transform is
+    # linear, so the time average is one DCT-I of the energy-weighted mean power spectrum.
+    _, dct1 = _fft(double)
+    weighted = None
+    for _, power in _frame_power(onset_env, win_length, double):
+        energy = power[:, 0] + power[:, -1] + 2.0 * power[:, 1:-1].sum(axis=1, dtype=np.float64)  # DCT-I at lag 0
+        energy[energy < np.finfo(power.dtype).tiny] = 1.0  # silent frames contribute zeros
+        part = (1.0 / energy) @ power.astype(np.float64, copy=False)
+        weighted = part if weighted is None else weighted + part
+    total = np.zeros(win_length) if weighted is None else dct1(weighted)[:win_length]
     return tempo_frequencies(win_length, sr, hop_length), total / max(onset_env.shape[-1], 1)
 
 

@@ -205,7 +205,11 @@ def chroma_filterbank(sr: int, n_fft: int = N_FFT, tuning: float = 0.0, n_chroma
     a Gaussian over octaves centred on octave 5 (``ctroct=5, octwidth=2``),
     rows starting at C. Read-only; cached per ``tuning``.
     """
-    frequencies = np.linspace(0, sr, n_fft, endpoint=False)[1:]
+    # librosa builds all n_fft columns and keeps the first 1 + n_fft / 2. Every step works column by
+    # column (a column's width needs the next column's bin), so the kept columns plus one give the same.
+    n_bins = int(1 + n_fft / 2)
+    keep = min(n_bins + 1, n_fft)
+    frequencies = np.linspace(0, sr, n_fft, endpoint=False)[1:keep]
     a440 = 440.0 * 2.0 ** (tuning / n_chroma)
     frqbins = n_chroma * np.log2(frequencies / (a440 / 16))
     frqbins = np.concatenate(([frqbins[0] - 1.5 * n_chroma], frqbins))
@@ -219,7 +223,7 @@ def chroma_filterbank(sr: int, n_fft: int = N_FFT, tuning: float = 0.0, n_chroma
     wts = wts / length
     wts *= np.tile(np.exp(-0.5 * (((frqbins / n_chroma - 5.0) / 2.0) ** 2)), (n_chroma, 1))
     wts = np.roll(wts, -3 * (n_chroma // 12), axis=0)
-    out = np.ascontiguousarray(wts[:, : int(1 + n_fft / 2)], dtype=np.float32)
+    out = np.ascontiguousarray(wts[:, :n_bins], dtype=np.float32)
     out.flags.writeable = False
     return out
 
@@ -240,24 +244,126 @@ def normalize_chroma(raw: np.ndarray) -> np.ndarray:
     return raw / peak
 
 
-def _parabolic_shift(x: np.ndarray) -> np.ndarray:
-    """Offset of the parabola through each bin and its neighbours along axis 0 (librosa's stencil)."""
-    # numba evaluates the stencil with float32 sums promoted to float64: mirror that rounding
-    shift = np.zeros_like(x)
-    a = (x[2:] + x[:-2]).astype(np.float64) - 2.0 * x[1:-1].astype(np.float64)
-    b = (x[2:] - x[:-2]).astype(np.float64) / 2.0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        inner = np.where(np.abs(b) >= np.abs(a), 0.0, -b / a)
-    shift[1:-1] = inner
-    return shift
+@lru_cache(maxsize=16)
+def tuning_band(sr: int, n_fft: int, fmin: float = 150.0, fmax: float = 4000.0) -> tuple[int, int, np.ndarray] | None:
+    """``(first, stop, mask)``: the bins :func:`estimate_tuning` looks at, ``None`` when there are none.
+
+    ``first:stop`` are the bins in ``[fmin, min(fmax, sr / 2))`` plus one neighbour each
+    side (the peak test and the parabola need them); ``mask`` marks, within that
+    range, the bins that may hold a peak. Read-only.
+    """
+    fft_freqs = fft_frequencies(sr, n_fft)
+    freq_mask = (max(fmin, 0) <= fft_freqs) & (fft_freqs < min(fmax, sr / 2))
+    if not freq_mask.any():
+        return None
+    first = max(int(np.argmax(freq_mask)) - 1, 0)
+    stop = min(int(len(freq_mask) - np.argmax(freq_mask[::-1])) + 1, len(freq_mask))
+    mask = freq_mask[first:stop].copy()
+    mask.flags.writeable = False
+    return first, stop, mask
 
 
-def _local_max(x: np.ndarray) -> np.ndarray:
-    """``x[i] > x[i-1] and x[i] >= x[i+1]`` along axis 0; first row never, last row if above its neighbour."""
-    out = np.zeros(x.shape, dtype=bool)
-    out[1:-1] = (x[1:-1] > x[:-2]) & (x[1:-1] >= x[2:])
-    out[-1] = x[-1] > x[-2]
-    return out
+def tuning_peak_bins(
+    frames: np.ndarray, band: tuple[int, int, np.ndarray], threshold: float = 0.1
+) -> tuple[np.ndarray, ...]:
+    """``librosa.piptrack``'s peaks in some frames, before refinement: ``(bin, left, value, right)`` per peak.
+
+    ``frames`` is ``(n_frames, n_bins)``, non-negative, frame-major; ``band`` is
+    :func:`tuning_band`'s. A peak is a bin of the mask above ``threshold`` times
+    its frame's maximum and a local maximum over the bins (``x[i] > x[i-1]`` and
+    ``x[i] >= x[i+1]``); ``bin`` counts from the band's first bin, ``left`` and
+    ``right`` are the neighbours' values (the value itself at the band's ends).
+    Frames are independent, so blocks of frames give the peaks of the whole in
+    pieces; :func:`refine_tuning_peaks` turns them (concatenated) into pitches.
+    """
+    first, stop, mask = band
+    x = frames[:, first:stop]
+    nb = x.shape[1]
+    if nb < 2 or x.shape[0] == 0:
+        none = np.zeros(0, dtype=np.intp)
+        return none, x[none, none], x[none, none], x[none, none]
+    ref_value = threshold * np.max(frames, axis=1, keepdims=True)
+    # librosa tests z[i] > z[i-1] and z[i] >= z[i+1] on z = x * (x > ref). As z >= 0, a peak has
+    # z[i] = x[i] > ref, and then each test on z holds exactly when the same test on x does
+    # (a neighbour at or below ref is below x[i] either way): the tests run on x directly.
+    # Only bins in the mask can hold a peak (a contiguous run); the first bin of the band never
+    # does, the last one when it beats its left neighbour.
+    in_mask = np.flatnonzero(mask)
+    lo, hi = max(int(in_mask[0]), 1), min(int(in_mask[-1]) + 1, nb - 1)
+    found_r, found_c = [], []
+    if hi > lo:
+        here = x[:, lo:hi]
+        peaks = here > ref_value
+        peaks &= here > x[:, lo - 1 : hi - 1]
+        peaks &= here >= x[:, lo + 1 : hi + 1]
+        flat = np.flatnonzero(peaks)
+        found_r.append(flat // (hi - lo))
+        found_c.append(flat % (hi - lo) + lo)
+    if mask[nb - 1]:
+        last = np.flatnonzero((x[:, nb - 1] > ref_value[:, 0]) & (x[:, nb - 1] > x[:, nb - 2]))
+        found_r.append(last)
+        found_c.append(np.full(len(last), nb - 1, dtype=np.intp))
+    rows = np.concatenate(found_r) if len(found_r) > 1 else found_r[0]
+    cols = np.concatenate(found_c) if len(found_c) > 1 else found_c[0]
+    return cols, x[rows, np.maximum(cols - 1, 0)], x[rows, cols], x[rows, np.minimum(cols + 1, nb - 1)]
+
+
+def refine_tuning_peaks(
+    peak_bins: tuple[np.ndarray, ...], sr: int, n_fft: int, band: tuple[int, int, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(pitch Hz, magnitude)`` of each peak of :func:`tuning_peak_bins`, refined by the parabola through
+    it and its neighbours, with librosa's (numba's) arithmetic: float32 sums promoted to float64 for the
+    shift, float32 otherwise (the parabola and ``np.gradient`` are evaluated at the peaks only)."""
+    cols, left, here, right = peak_bins
+    first, stop, _ = band
+    nb = stop - first
+    dtype = here.dtype
+    # np.gradient: central difference inside, one-sided at the ends of the band
+    interior = (cols > 0) & (cols < nb - 1)
+    avg = np.where(interior, (right - left) / dtype.type(2.0), right - left)
+    shift = np.zeros(len(cols), dtype=dtype)
+    if nb > 2:
+        a = (right + left).astype(np.float64) - 2.0 * here.astype(np.float64)
+        b = (right - left).astype(np.float64) / 2.0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            inner = np.where(np.abs(b) >= np.abs(a), 0.0, -b / a)
+        shift[:] = np.where(interior, inner, 0.0)
+    dskew = 0.5 * avg * shift
+    pitch = ((cols + first + shift) * float(sr) / n_fft).astype(dtype)
+    return pitch, here + dskew
+
+
+def median(x: np.ndarray, axis: int = 0) -> np.ndarray:
+    """``np.median(x, axis)`` of finite ``x`` (at least one value along ``axis``), without its NaN check.
+
+    The same order statistics and the same mean of the two middle values in
+    ``x``'s precision; ``np.median``'s NaN check imports ``numpy.ma`` (~30 ms
+    on first use) and partitions once more. Falls back to ``np.median`` where ``x`` holds NaN.
+    """
+    x = np.asarray(x)
+    n = x.shape[axis]
+    if n == 0 or x.dtype.kind != "f" or np.isnan(x).any():
+        return np.median(x, axis=axis)
+    half = n // 2
+    if n % 2:
+        return np.take(np.partition(x, half, axis=axis), half, axis=axis)
+    part = np.partition(x, [half - 1, half], axis=axis)
+    return (np.take(part, half - 1, axis=axis) + np.take(part, half, axis=axis)) / 2
+
+
+def tuning_from_peaks(pitch: np.ndarray, mag: np.ndarray, resolution: float = 0.01) -> float:
+    """``librosa.estimate_tuning``'s histogram over peaks (:func:`tuning_peaks`): the tuning, 0.0 without peaks."""
+    positive = pitch > 0
+    mag_threshold = median(mag[positive]) if positive.any() else 0.0
+    freqs = pitch[(mag >= mag_threshold) & positive]
+    freqs = freqs[freqs > 0]
+    if not freqs.size:
+        return 0.0
+    residual = np.mod(12 * np.log2(freqs / (float(440.0) / 16)), 1.0)
+    residual[residual >= 0.5] -= 1.0
+    bins = np.linspace(-0.5, 0.5, int(np.ceil(1.0 / resolution)) + 1)
+    counts, edges = np.histogram(residual, bins)
+    return float(edges[np.argmax(counts)])
 
 
 def estimate_tuning(
@@ -271,33 +377,11 @@ def estimate_tuning(
     """
     S = np.abs(S)
     n_fft = 2 * (S.shape[0] - 1)
-    fft_freqs = fft_frequencies(sr, n_fft)
-    freq_mask = (max(fmin, 0) <= fft_freqs) & (fft_freqs < min(fmax, sr / 2))
-    if not freq_mask.any():
+    band = tuning_band(int(sr), n_fft, float(fmin), float(fmax))
+    if band is None:
         return 0.0
-    ref_value = threshold * np.max(S, axis=0, keepdims=True)
-    # only bins in [fmin, fmax) can hold a peak: work on them plus one neighbour each side
-    first = max(int(np.argmax(freq_mask)) - 1, 0)
-    stop = min(int(len(freq_mask) - np.argmax(freq_mask[::-1])) + 1, len(freq_mask))
-    band = S[first:stop]
-    avg = np.gradient(band, axis=0) if band.shape[0] > 1 else np.zeros_like(band)
-    shift = _parabolic_shift(band) if band.shape[0] > 2 else np.zeros_like(band)
-    dskew = 0.5 * avg * shift
-    peaks = _local_max(band * (band > ref_value)) if band.shape[0] > 1 else np.zeros(band.shape, bool)
-    rows, cols = np.nonzero(freq_mask[first:stop, None] & peaks)
-    pitch = ((rows + first + shift[rows, cols]) * float(sr) / n_fft).astype(S.dtype)
-    mag = band[rows, cols] + dskew[rows, cols]
-    positive = pitch > 0
-    mag_threshold = np.median(mag[positive]) if positive.any() else 0.0
-    freqs = pitch[(mag >= mag_threshold) & positive]
-    freqs = freqs[freqs > 0]
-    if not freqs.size:
-        return 0.0
-    residual = np.mod(12 * np.log2(freqs / (float(440.0) / 16)), 1.0)
-    residual[residual >= 0.5] -= 1.0
-    bins = np.linspace(-0.5, 0.5, int(np.ceil(1.0 / resolution)) + 1)
-    counts, edges = np.histogram(residual, bins)
-    return float(edges[np.argmax(counts)])
+    peaks = tuning_peak_bins(S.T, band, threshold)
+    return tuning_from_peaks(*refine_tuning_peaks(peaks, sr, n_fft, band), resolution)
 
 
 __all__ = [
@@ -312,5 +396,10 @@ __all__ = [
     "spectral_contrast",
     "spectral_flatness",
     "spectral_rolloff",
+    "median",
+    "refine_tuning_peaks",
+    "tuning_band",
+    "tuning_from_peaks",
+    "tuning_peak_bins",
     "zero_crossing_rate",
 ]

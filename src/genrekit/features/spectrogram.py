@@ -97,21 +97,40 @@ BLOCK_FRAMES = 128
 spares allocating (and the kernel zeroing) two full-size temporary arrays per window."""
 
 
-def _spectra(y: np.ndarray, n_fft: int, hop_length: int, double: bool):
+def _spectra(y: np.ndarray, n_fft: int, hop_length: int, double: bool, block_frames: int | None = None):
     """Yield ``(first_frame, complex64 spectra (block, n_bins))`` block by block.
+
+    ``block_frames`` frames at a time (default :data:`BLOCK_FRAMES`).
 
     Frames are centred: frame ``t`` starts at sample ``t * hop - n_fft // 2``,
     with zeros outside the signal. Only blocks that reach past either end are
-    copied into a zero-padded buffer; the others are views of ``y``.
+    copied into a zero-padded buffer; the others are views of ``y``. The
+    yielded spectra live in a buffer the next block overwrites: copy what you keep.
     """
-    import scipy.fft
-
     half = n_fft // 2
     n, count = len(y), n_frames(len(y), hop_length)
+    step = int(block_frames or BLOCK_FRAMES)
+    rows, n_bins = min(step, count), n_fft // 2 + 1
+    if double:
+        # numpy's pocketfft (the same transform as scipy.fft's, without importing scipy, ~0.3 s) into
+        # reused buffers, rounded to complex64 as librosa stores it
+        wide = np.empty((rows, n_bins), dtype=np.complex128)
+        narrow = np.empty((rows, n_bins), dtype=np.complex64)
+
+        def rfft(x: np.ndarray) -> np.ndarray:
+            np.fft.rfft(x, axis=-1, out=wide[: len(x)])
+            np.copyto(narrow[: len(x)], wide[: len(x)], casting="same_kind")
+            return narrow[: len(x)]
+    else:
+        import scipy.fft  # numpy's float32 transform is slower than its float64 one; scipy's is faster
+
+        def rfft(x: np.ndarray) -> np.ndarray:
+            return scipy.fft.rfft(x, axis=-1, workers=1)
+
     window = hann_window(n_fft, double)
-    buffer = np.empty((min(BLOCK_FRAMES, count), n_fft), dtype=window.dtype)
-    for start in range(0, count, BLOCK_FRAMES):
-        stop = min(count, start + BLOCK_FRAMES)
+    buffer = np.empty((rows, n_fft), dtype=window.dtype)
+    for start in range(0, count, step):
+        stop = min(count, start + step)
         lo, hi = start * hop_length - half, (stop - 1) * hop_length - half + n_fft
         if lo >= 0 and hi <= n:
             segment = y[lo:hi]
@@ -120,7 +139,7 @@ def _spectra(y: np.ndarray, n_fft: int, hop_length: int, double: bool):
             segment[max(lo, 0) - lo : min(hi, n) - lo] = y[max(lo, 0) : min(hi, n)]
         block = np.lib.stride_tricks.sliding_window_view(segment, n_fft)[::hop_length]
         windowed = np.multiply(block, window, out=buffer[: stop - start])
-        yield start, scipy.fft.rfft(windowed, axis=-1, workers=1).astype(np.complex64, copy=False)
+        yield start, rfft(windowed)
 
 
 def stft_frames(
@@ -248,10 +267,17 @@ def dct_matrix(n_out: int, n_in: int) -> np.ndarray:
 
 def power_to_db(S: np.ndarray, ref: float = 1.0, amin: float = AMIN, top_db: float | None = TOP_DB) -> np.ndarray:
     """``10 log10(max(S, amin) / ref)``, floored ``top_db`` below its maximum (librosa's ``power_to_db``)."""
-    log_spec = 10.0 * np.log10(np.maximum(amin, S))
-    log_spec -= 10.0 * np.log10(np.maximum(amin, abs(ref)))
+    log_spec = np.maximum(amin, S)
+    if not isinstance(log_spec, np.ndarray) or log_spec.ndim == 0:  # a scalar: no buffer to work in
+        log_spec = 10.0 * np.log10(log_spec) - 10.0 * np.log10(np.maximum(amin, abs(ref)))
+        return log_spec if top_db is None else np.maximum(log_spec, log_spec - top_db)
+    np.log10(log_spec, out=log_spec)  # in place, the same operations in the same precision
+    log_spec *= 10.0
+    offset = 10.0 * np.log10(np.maximum(amin, abs(ref)))
+    if offset != 0.0:  # ref = 1: subtracting 0 changes nothing
+        log_spec -= offset
     if top_db is not None:
-        log_spec = np.maximum(log_spec, log_spec.max() - top_db)
+        np.maximum(log_spec, log_spec.max() - top_db, out=log_spec)
     return log_spec
 
 

@@ -37,6 +37,8 @@ SAMPLE_RATES = (1000, 192_000)
 """Lowest and highest sample rate (Hz) a feature set may ask for."""
 WINDOW_SECONDS = (0.05, 3600.0)
 """Shortest and longest window or hop (seconds) a card may ask for."""
+DEFAULT_PRECISION = "float32"
+"""What a card without ``model.precision`` computes in: every graph written before the field existed."""
 HEADLINE_METRICS = ("accuracy", "balanced_accuracy", "macro_f1", "log_loss", "ece")
 
 _PREDICTION_KEYS = ("labels", "feature_set", "columns", "windowing", "aggregation")
@@ -155,7 +157,10 @@ MAX_MEMBERS = 64
 
 @dataclass(frozen=True)
 class ModelInfo:
-    """What kind of model this is (``svm``, ``cnn``, ``ensemble``, ...) and what its trainer recorded about it."""
+    """What kind of model this is (``svm``, ``cnn``, ``ensemble``, ...) and what its trainer recorded about it.
+
+    ``details["precision"]``, when present, names what the graph computes in (see :attr:`ModelCard.precision`).
+    """
 
     kind: str
     details: dict[str, Any] = field(default_factory=dict)
@@ -164,6 +169,8 @@ class ModelInfo:
     def from_json(cls, data: Any, check: _Checker) -> ModelInfo:
         data = dict(check.mapping(data, "model"))
         kind = check.text(data.pop("kind", None), "model.kind")
+        if "precision" in data:
+            check.text(data["precision"], "model.precision", limit=32)
         if kind == ENSEMBLE_KIND:  # prediction builds one member per entry: check them before anything runs
             members = data.get("members")
             if not isinstance(members, list) or not 2 <= len(members) <= MAX_MEMBERS:
@@ -406,9 +413,17 @@ class ModelCard:
         return self.model.kind
 
     @property
+    def precision(self) -> str:
+        """What the classifier graph computes in (``model.precision``: ``"float32"``, ``"int8"``, ...).
+
+        Cards written before the field existed hold float32 graphs (float16 weights are cast to float32).
+        """
+        return self.model.details.get("precision", DEFAULT_PRECISION)
+
+    @property
     def sealed(self) -> bool:
         return self.card_sha256 is not None
 
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "FeatureSpec", "HEADLINE_METRICS", "ModelCard", "ModelInfo", "OnnxSpec",
+__all__ = ["DEFAULT_PRECISION", "FORMAT", "FORMAT_VERSION", "FeatureSpec", "HEADLINE_METRICS", "ModelCard", "ModelInfo", "OnnxSpec",
            "TrainingSummary", "ValidationSummary", "headline", "json_depth_ok", "source_name"]
