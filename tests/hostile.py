@@ -387,38 +387,39 @@ def _zip_without_card(path: Path) -> Path:
     return path
 
 
-def _tamper_card(src: Path, dst: Path) -> Path:
+def _rezip(src: Path, dst: Path, edit: Callable[[dict[str, bytes]], None]) -> Path:
+    """Copy a model file's members with ``edit`` applied and nothing resealed (what a careless tamperer does)."""
     with zipfile.ZipFile(src) as zf:
         members = {n: zf.read(n) for n in zf.namelist()}
+    edit(members)
+    with zipfile.ZipFile(dst, "w") as zf:
+        for n, d in members.items():
+            zf.writestr(n, d)
+    return dst
+
+
+def _reverse_labels(members: dict[str, bytes]) -> None:
     card = json.loads(members["card.json"])
     card["labels"] = list(reversed(card["labels"]))
     members["card.json"] = json.dumps(card).encode()
-    with zipfile.ZipFile(dst, "w") as zf:
-        for n, d in members.items():
-            zf.writestr(n, d)
-    return dst
 
 
-def _tamper_member(src: Path, dst: Path) -> Path:
-    with zipfile.ZipFile(src) as zf:
-        members = {n: zf.read(n) for n in zf.namelist()}
+def _flip_a_weight_byte(members: dict[str, bytes]) -> None:
     onnx_bytes = bytearray(members["model.onnx"])
     onnx_bytes[-10] ^= 0xFF
     members["model.onnx"] = bytes(onnx_bytes)
-    with zipfile.ZipFile(dst, "w") as zf:
-        for n, d in members.items():
-            zf.writestr(n, d)
-    return dst
+
+
+def _tamper_card(src: Path, dst: Path) -> Path:
+    return _rezip(src, dst, _reverse_labels)
+
+
+def _tamper_member(src: Path, dst: Path) -> Path:
+    return _rezip(src, dst, _flip_a_weight_byte)
 
 
 def _add_unlisted(src: Path, dst: Path) -> Path:
-    with zipfile.ZipFile(src) as zf:
-        members = {n: zf.read(n) for n in zf.namelist()}
-    members["evil.pkl"] = b"\x80\x04K\x01."
-    with zipfile.ZipFile(dst, "w") as zf:
-        for n, d in members.items():
-            zf.writestr(n, d)
-    return dst
+    return _rezip(src, dst, lambda members: members.update({"evil.pkl": b"\x80\x04K\x01."}))
 
 
 MODEL_KINDS: list[ModelKind] = _model_kinds()

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from sklearn.datasets import make_classification
 
+import hostile
 from genrekit.errors import ModelFileError
 from genrekit.models import bundle, classic
 from genrekit.models.bundle import FeatureMismatchError, export_pipeline, load_model, save_model
@@ -53,23 +54,18 @@ def model_file(tmp_path, fitted):
 
 def rewrite(src, dst, *, card_edit=None, members_edit=None, reseal=True):
     """Copy a model file with edits; ``reseal`` recomputes the hashes as the documented format says."""
-    with zipfile.ZipFile(src) as zf:
-        members = {n: zf.read(n) for n in zf.namelist()}
-    card = json.loads(members.pop("card.json"))
-    if card_edit:
-        card_edit(card)
-    if members_edit:
-        members_edit(members)
     if reseal:
-        card["members"] = {n: hashlib.sha256(d).hexdigest() for n, d in members.items()}
-        body = {k: v for k, v in card.items() if k != "card_sha256"}
-        canon = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-        card["card_sha256"] = hashlib.sha256(canon).hexdigest()
-    with zipfile.ZipFile(dst, "w") as zf:
-        zf.writestr("card.json", json.dumps(card))
-        for n, d in members.items():
-            zf.writestr(n, d)
-    return dst
+        return hostile.reseal(src, dst, card_edit=card_edit, members_edit=members_edit)
+
+    def edit(members):
+        card = json.loads(members["card.json"])
+        if card_edit:
+            card_edit(card)
+        members["card.json"] = json.dumps(card).encode()
+        if members_edit:
+            members_edit(members)
+
+    return hostile._rezip(src, dst, edit)
 
 
 # --------------------------------------------------------------- round trip
