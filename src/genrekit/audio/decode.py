@@ -362,6 +362,17 @@ def _check_block(path: Path, frames: np.ndarray, position: float) -> None:
             "the file's float data is damaged")
 
 
+def _read_past(f: "soundfile.SoundFile", frames: int, block: int) -> int:
+    """Read and drop ``frames`` frames of a handle that cannot seek, a block at a time; how many there were."""
+    done = 0
+    while done < frames:
+        got = len(f.read(min(block, frames - done), dtype="float32", always_2d=True))
+        if got == 0:
+            break
+        done += got
+    return done
+
+
 def _decode(path: Path, opened: _Opened, sr: int, offset: float, duration: float | None,
             block_seconds: float) -> Iterator[np.ndarray]:
     f, info = opened.sf, opened.info
@@ -380,12 +391,7 @@ def _decode(path: Path, opened: _Opened, sr: int, offset: float, duration: float
             if f.seekable() and info.frames >= 0:
                 f.seek(min(start, info.frames))
             else:
-                skipped = 0
-                while skipped < start:
-                    got = len(f.read(min(block, start - skipped), dtype="float32", always_2d=True))
-                    if got == 0:
-                        break
-                    skipped += got
+                skipped = _read_past(f, start, block)
         resampler = StreamResampler(native_sr, sr)
         # the first read ends where an MPEG frame does: libsndfile's MP3 reader damages what follows a read
         # that ends inside a frame; every other format has per_frame 1
@@ -529,13 +535,7 @@ def _read_native(path: Path, opened: _Opened, sr: int, lo: int, hi: int) -> np.n
         if f.seekable():
             at = f.seek(at)
         else:  # only reached on a fresh handle (see _read_spans): read from the start
-            done = 0
-            while done < at:
-                got = len(f.read(min(block, at - done), dtype="float32", always_2d=True))
-                if got == 0:
-                    break
-                done += got
-            at = done
+            at = _read_past(f, at, block)
         drop = max(lo - at, 0)
         started = False
         while at < hi:
