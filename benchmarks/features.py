@@ -65,21 +65,25 @@ SETS: dict[str, tuple[str, dict, Callable[[np.ndarray], dict[str, float]]]] = {
 }
 
 
+def gtzan_round_robin(n: int) -> list[str]:
+    """The first ``n`` GTZAN manifest paths taken round-robin over the genres (every genre early)."""
+    import csv
+
+    with open(GTZAN / "manifest.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    by_genre: dict[str, list[str]] = {}
+    for r in rows:
+        by_genre.setdefault(r["genre"], []).append(r["path"])
+    longest = max(map(len, by_genre.values()))
+    return [paths[i] for i in range(longest) for paths in by_genre.values() if i < len(paths)][:n]
+
+
 def clips(n: int) -> tuple[str, list[tuple[str, np.ndarray]]]:
     """``n`` 30 s signals: GTZAN clips spread over the genres, else the example recordings."""
     from genrekit.audio import load_audio
 
     if (GTZAN / "manifest.csv").is_file():
-        import csv
-
-        with open(GTZAN / "manifest.csv", newline="") as f:
-            rows = list(csv.DictReader(f))
-        by_genre: dict[str, list[str]] = {}
-        for r in rows:
-            by_genre.setdefault(r["genre"], []).append(r["path"])
-        longest = max(map(len, by_genre.values()))
-        order = [paths[i] for i in range(longest) for paths in by_genre.values() if i < len(paths)]  # round-robin
-        return "GTZAN", [(p, load_audio(GTZAN / p, duration=CLIP_SECONDS)) for p in order[:n]]
+        return "GTZAN", [(p, load_audio(GTZAN / p, duration=CLIP_SECONDS)) for p in gtzan_round_robin(n)]
     examples = sorted((REPO / "src" / "genrekit" / "data" / "examples").glob("*.[mo][pg][3g]"))
     return "examples", [(p.name, load_audio(p, duration=CLIP_SECONDS)) for p in examples[:n]]
 

@@ -73,14 +73,9 @@ with open(out, "w", newline="") as f:
 def gtzan_clips(n: int) -> list[tuple[str, np.ndarray]]:
     from genrekit.audio import load_audio
 
-    with open(GTZAN / "manifest.csv", newline="") as f:
-        rows = list(csv.DictReader(f))
-    by_genre: dict[str, list[str]] = {}
-    for r in rows:
-        by_genre.setdefault(r["genre"], []).append(r["path"])
-    longest = max(map(len, by_genre.values()))
-    order = [paths[i] for i in range(longest) for paths in by_genre.values() if i < len(paths)]
-    return [(Path(p).stem, load_audio(GTZAN / p, sr=SR, duration=SECONDS)) for p in order[:n]]
+    from features import gtzan_round_robin  # benchmarks/features.py: the same clips, in the same order
+
+    return [(Path(p).stem, load_audio(GTZAN / p, sr=SR, duration=SECONDS)) for p in gtzan_round_robin(n)]
 
 
 def synthetic_clip(rng: np.random.Generator) -> np.ndarray:
