@@ -5,7 +5,7 @@ says what genrekit must do with it:
 
 - ``ok``: odd but valid audio (8 kHz, six channels, silence, a name full of
   markup or escape sequences, a name that is not UTF-8, ...): classified;
-- ``error``: bad or hostile audio (text, a PNG, an m4a under ``.mp3``, a
+- ``error``: bad or hostile audio (text, a PNG, an m4a with no index, a video-only mp4, a
   header claiming 0 Hz or billions of frames, NaN samples, 1e30 samples, a
   truncated stream, ...): a named, typed error for that file, the run goes on;
 - for model files, ``refused`` (a one-line :class:`ModelFileError`) or
@@ -95,6 +95,59 @@ def _mp3_claiming_billions(folder: Path) -> Path:
     return _write(folder / "billions-of-frames.mp3", patched)
 
 
+_MUXERS = {".m4a": "mp4", ".m4b": "mp4", ".wma": "asf", ".mkv": "matroska", ".mka": "matroska", ".aac": "adts"}
+
+
+def encode_av(path: Path, y: np.ndarray, sr: int = SR, codec: str = "aac", *, container: str | None = None,
+              sample_format: str | None = None, bit_rate: int | None = None, video: bool = False,
+              audio: bool = True, options: dict[str, str] | None = None) -> Path:
+    """Write ``y`` (``(n,)`` or ``(n, channels)`` float in [-1, 1]) with PyAV's ``codec`` into ``path``.
+
+    ``video`` adds a tiny MPEG-4 video track (``audio=False``: only that
+    track). Integer sample formats take ``y`` rounded as a 16-bit PCM file
+    holds it; ``options`` go to the muxer (``{"movflags": "faststart"}``).
+    """
+    import av
+
+    y = np.asarray(y, dtype=np.float32)
+    y = y[:, None] if y.ndim == 1 else y
+    layout = {1: "mono", 2: "stereo"}[y.shape[1]]
+    container = container or _MUXERS.get(path.suffix, path.suffix.lstrip("."))
+    with open(path, "w+b") as f, av.open(f, "w", format=container, options=options or {}) as out:
+        stream = out.add_stream(codec, rate=sr, layout=layout) if audio else None
+        if stream is not None and bit_rate:
+            stream.bit_rate = bit_rate
+        if stream is not None and sample_format:
+            stream.format = sample_format
+        if video:
+            picture = out.add_stream("mpeg4", rate=10)
+            picture.width, picture.height, picture.pix_fmt = 32, 32, "yuv420p"
+            for i in range(int(len(y) / sr * 10)):
+                frame = av.VideoFrame.from_ndarray(np.full((32, 32, 3), i * 8 % 256, np.uint8), format="rgb24")
+                frame.pts = i
+                for packet in picture.encode(frame):
+                    out.mux(packet)
+            for packet in picture.encode(None):
+                out.mux(packet)
+        if stream is None:
+            return path
+        fmt = stream.codec_context.format
+        step = stream.codec_context.frame_size or 4096
+        for i in range(0, len(y), step):
+            chunk = y[i:i + step]
+            data = np.ascontiguousarray(chunk.T if fmt.is_planar else chunk.reshape(1, -1))
+            if fmt.name.startswith(("s16", "s32")):  # as a 16-bit PCM file holds it: x * 32768, rounded
+                data = np.clip(np.round(data * 32768.0), -32768, 32767).astype(np.int16)
+                data = data.astype(np.int32) << 16 if fmt.name.startswith("s32") else data
+            frame = av.AudioFrame.from_ndarray(data, format=fmt.name, layout=layout)
+            frame.sample_rate, frame.pts = sr, i
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    return path
+
+
 def _fake_m4a() -> bytes:
     """The first boxes of an MP4/M4A file (ftyp, then an mdat of noise): what iTunes files start with."""
     ftyp = b"ftypM4A " + struct.pack(">I", 0) + b"M4A mp42isom\x00\x00\x00\x00"
@@ -141,6 +194,8 @@ def _kinds() -> list[AudioKind]:
     ok("unicode name", lambda d: _sf(d / "Sigur Rós — Hoppípolla 日本.ogg", tone(4.0), format="OGG"))
     ok("very long name", lambda d: _sf(d / ("x" * 240 + ".wav"), tone(4.0)))
     ok("symlink to a good file", lambda d: _symlink(d / "link.wav", _sf(d / ".target.wav", tone(4.0))))
+    ok("m4a (AAC)", lambda d: encode_av(d / "itunes-aac.m4a", tone(4.0)))
+    ok("mp4 with a video track", lambda d: encode_av(d / "clip.mp4", tone(4.0), video=True))
 
     # -- bad or hostile: a named error, the others go on
     bad("empty file", lambda d: _write(d / "empty.wav", b""), "0 bytes")
@@ -151,10 +206,20 @@ def _kinds() -> list[AudioKind]:
     bad("HTML named .wav", lambda d: _write(d / "page.wav", b"<!DOCTYPE html><html><body>404</body></html>\n" * 20))
     bad("PNG named .flac", lambda d: _write(d / "cover.flac", b"\x89PNG\r\n\x1a\n" + b"\x00" * 2000))
     bad("ZIP named .ogg", lambda d: _write(d / "archive.ogg", b"PK\x03\x04" + b"\x00" * 2000))
-    bad("m4a named .mp3", lambda d: _write(d / "itunes.mp3", _fake_m4a()), "mp4")
-    bad("m4a", lambda d: _write(d / "itunes.m4a", _fake_m4a()), "not supported")
-    bad("aac", lambda d: _write(d / "raw.aac", b"\xff\xf1\x50\x80" + b"\x00" * 2000), "not supported")
-    bad("wma", lambda d: _write(d / "old.wma", b"\x30\x26\xb2\x75\x8e\x66\xcf\x11" + b"\x00" * 2000), "not supported")
+    bad("m4a with no index, named .mp3", lambda d: _write(d / "itunes.mp3", _fake_m4a()), "mp4")
+    bad("m4a with no index", lambda d: _write(d / "itunes.m4a", _fake_m4a()), "MP4/M4A container, but")
+    bad("truncated m4a", lambda d: _truncated(encode_av(d / ".full.m4a", tone(6.0)), d / "truncated.m4a", 0.5),
+        "MP4/M4A container, but")
+    bad("m4a cut after its index", lambda d: _truncated(encode_av(d / ".fast.m4a", tone(6.0), options={
+        "movflags": "faststart"}), d / "cut-audio.m4a", 0.3), "truncated")
+    bad("text named .m4a", lambda d: _write(d / "notes.m4a", b"These are my notes, not a song.\n" * 50), "text")
+    bad("empty m4a", lambda d: _write(d / "empty.m4a", b""), "0 bytes")
+    bad("video-only mp4", lambda d: encode_av(d / "silent-film.mp4", tone(2.0), video=True, audio=False),
+        "no audio track")
+    bad("aac sync bytes and zeros", lambda d: _write(d / "raw.aac", b"\xff\xf1\x50\x80" + b"\x00" * 2000))
+    bad("wma header and zeros", lambda d: _write(d / "old.wma", b"\x30\x26\xb2\x75\x8e\x66\xcf\x11" + b"\x00" * 2000),
+        "ASF container")
+    bad("ape", lambda d: _write(d / "lossless.ape", b"MAC \x96\x0f\x00\x00" + b"\x00" * 2000), "not supported")
     bad("sample rate 0", lambda d: _write(d / "rate0.wav", wav_bytes(tone(1.0), declared_sr=0)), "0 hz")
     bad("sample rate 1 Hz", lambda d: _write(d / "rate1.wav", wav_bytes(tone(0.01), declared_sr=1)), "1 hz")
     bad("sample rate 10^9 Hz", lambda d: _write(d / "rate1g.wav", wav_bytes(tone(1.0), declared_sr=10**9)), "hz")

@@ -19,13 +19,15 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 # The root package holds ``__version__`` and a lazy API (importlib by name, no import statements),
 # so it sits at the bottom.
 LAYERS: list[tuple[str, ...]] = [
-    ("genrekit", "genrekit.errors", "genrekit.runtime", "genrekit.fileio", "genrekit.processes"),
+    ("genrekit", "genrekit.errors", "genrekit.runtime", "genrekit.fileio", "genrekit.processes",
+     "genrekit.distributed", "genrekit.models.onnx_wire"),
     ("genrekit.audio",),
     ("genrekit.musicnn", "genrekit.features", "genrekit.datasets", "genrekit.evaluation"),
     ("genrekit.store", "genrekit.models"),
     ("genrekit.predict",),
     ("genrekit.trainers", "genrekit.report", "genrekit.batch"),
     ("genrekit.training", "genrekit.selection", "genrekit.comparison", "genrekit.doctor"),
+    ("genrekit.library", "genrekit.serve"),
     ("genrekit.cli",),
 ]
 

@@ -53,7 +53,7 @@ def test_every_check_is_there_and_ok(fresh_run: dict) -> None:
     for ext, *_ in doctor.DECODER_FORMATS:
         assert checks[f"decode {ext}"]["status"] == "ok", checks[f"decode {ext}"]
         assert abs(checks[f"decode {ext}"]["data"]["peak_hz"] - 440) <= doctor.TONE_TOLERANCE_HZ
-    assert checks["decode m4a"]["status"] == "warn"
+    assert checks["decode m4a"]["status"] == "ok", checks["decode m4a"]
     for module, *_ in doctor.EXTRAS:
         assert checks[f"extra {module}"]["status"] in ("ok", "info")
     model = checks["bundled model"]["data"]
@@ -141,9 +141,10 @@ def test_dominant_frequency() -> None:
     assert doctor.dominant_frequency(doctor.tone(22050, 0.5, 440.0), 22050) == pytest.approx(440, abs=2.5)
 
 
-def test_m4a_is_not_supported_yet() -> None:
+def test_m4a_decodes_through_pyav() -> None:
     check = doctor.check_m4a()
-    assert check.status == "warn" and "not supported yet" in check.detail
+    assert check.status == "ok" and "PyAV" in check.detail
+    assert abs(check.data["peak_hz"] - 440) <= doctor.TONE_TOLERANCE_HZ
 
 
 # ----------------------------------------------------------------------------- bundled model and musicnn
@@ -164,16 +165,17 @@ def test_a_tampered_model_file_fails(tmp_path: Path) -> None:
 
 def test_absent_musicnn_weights_are_a_warning_unless_needed(tmp_path: Path) -> None:
     checks = doctor.check_musicnn(data_dir=tmp_path)
-    assert [c.status for c in checks] == ["warn", "warn"]
+    assert [c.status for c in checks] == ["warn"] * 4  # MSD_musicnn, MTT_musicnn, MSD_vgg, MTT_vgg
     assert "genrekit models install musicnn" in checks[0].detail
-    assert [c.status for c in doctor.check_musicnn(required=True, data_dir=tmp_path)] == ["fail", "fail"]
+    assert [c.status for c in doctor.check_musicnn(required=True, data_dir=tmp_path)] == ["fail"] * 4
 
 
 def test_musicnn_weights_that_differ_from_their_manifest_fail(tmp_path: Path) -> None:
-    (tmp_path / "MSD_musicnn.npz").write_bytes(b"not the weights")
-    manifest = {"models": {"MSD_musicnn": {"file": "MSD_musicnn.npz", "sha256": "0" * 64}}}
+    (tmp_path / "MSD_musicnn.onnx").write_bytes(b"not the weights")
+    (tmp_path / "mel_basis.npy").write_bytes(b"")
+    manifest = {"models": {"MSD_musicnn": {"file": "MSD_musicnn.onnx", "sha256": "0" * 64}}}
     (tmp_path / "manifest.json").write_text(json.dumps(manifest))
-    msd, mtt = doctor.check_musicnn(data_dir=tmp_path)
+    msd, mtt, *_vgg = doctor.check_musicnn(data_dir=tmp_path)
     assert msd.status == "fail" and "manifest" in msd.detail
     assert mtt.status == "warn"
 
@@ -181,11 +183,12 @@ def test_musicnn_weights_that_differ_from_their_manifest_fail(tmp_path: Path) ->
 def test_unreadable_musicnn_weights_fail_even_with_a_matching_hash(tmp_path: Path) -> None:
     import hashlib
 
-    junk = b"not an npz file"
-    (tmp_path / "MTT_musicnn.npz").write_bytes(junk)
+    junk = b"not an onnx file"
+    (tmp_path / "MTT_musicnn.onnx").write_bytes(junk)
+    (tmp_path / "mel_basis.npy").write_bytes(b"")
     manifest = {"models": {"MTT_musicnn": {"sha256": hashlib.sha256(junk).hexdigest()}}}
     (tmp_path / "manifest.json").write_text(json.dumps(manifest))
-    _, mtt = doctor.check_musicnn(data_dir=tmp_path)
+    _, mtt, *_vgg = doctor.check_musicnn(data_dir=tmp_path)
     assert mtt.status == "fail"
 
 

@@ -291,3 +291,78 @@ def test_most_confused_pairs_order_and_k():
     assert len(most_confused_pairs(cm, labels, k=10)) == 4  # zero cells left out
     with pytest.raises(ValueError, match="square"):
         most_confused_pairs([[1, 2]], labels)
+
+
+# ------------------------------------------------------------- two-way protocol and temperature
+
+
+def test_two_way_directions_never_share_an_artist_and_score_every_item_once():
+    from genrekit.evaluation import two_way_directions
+
+    rng = np.random.default_rng(3)
+    artists = np.array([f"artist{i}" for i in rng.integers(0, 30, size=400)])
+    side = {a: ("train" if i % 3 else "valid") for i, a in enumerate(sorted(set(artists)))}
+    splits = np.array([side[a] for a in artists])
+    directions = two_way_directions(splits, artists)
+    assert [name for name, _, _ in directions] == ["train->valid", "valid->train"]
+    scored = np.concatenate([s for _, _, s in directions])
+    assert sorted(scored.tolist()) == list(range(len(artists)))  # every item once
+    for _, fit_idx, scored_idx in directions:
+        assert not set(artists[fit_idx]) & set(artists[scored_idx])
+        assert set(splits[fit_idx]) != set(splits[scored_idx])
+
+
+def test_two_way_directions_refuse_an_artist_on_both_sides_and_unscored_items():
+    from genrekit.evaluation import two_way_directions
+
+    with pytest.raises(GroupLeakError, match="both"):
+        two_way_directions(["train", "valid", "train"], ["a", "a", "b"])
+    with pytest.raises(ValueError, match="exactly once"):
+        two_way_directions(["train", "valid", "test"], ["a", "b", "c"])
+
+
+def _over_confident(rng: np.random.Generator, n: int = 600, n_labels: int = 4):
+    """Probabilities far sharper than their accuracy (~60 %): a synthetic over-confident model."""
+    y = rng.integers(0, n_labels, size=n)
+    logits = rng.normal(size=(n, n_labels))
+    logits[np.arange(n), y] += 1.0
+    p = np.exp(4.0 * logits)
+    return y, p / p.sum(axis=1, keepdims=True)
+
+
+def test_temperature_fit_out_of_fold_lowers_ece_and_keeps_every_argmax():
+    from genrekit.evaluation import apply_temperature, fit_temperature
+
+    rng = np.random.default_rng(0)
+    labels = ["a", "b", "c", "d"]
+    y_fit, p_fit = _over_confident(rng)
+    y_test, p_test = _over_confident(rng)  # scored on other items than the temperature was fit on
+    t = fit_temperature(p_fit, np.arange(len(y_fit)), np.array(labels)[y_fit], labels)
+    assert t > 1.5  # over-confident: softened
+    tempered = apply_temperature(p_test, t)
+    truth = np.array(labels)[y_test]
+    before = expected_calibration_error(truth, p_test, labels)
+    after = expected_calibration_error(truth, tempered, labels)
+    assert after < before / 2
+    assert (tempered.argmax(axis=1) == p_test.argmax(axis=1)).all()
+    np.testing.assert_allclose(tempered.sum(axis=1), 1.0)
+
+
+def test_temperature_is_fit_on_track_verdicts_of_tempered_windows():
+    from genrekit.evaluation import apply_temperature, fit_temperature
+
+    rng = np.random.default_rng(1)
+    labels = ["a", "b", "c", "d"]
+    y, p = _over_confident(rng, n=900)
+    tracks = np.repeat(np.arange(300), 3)  # three windows per track, each track's truth its first window's
+    truth = np.array(labels)[np.repeat(y[::3], 3)]
+    t = fit_temperature(p, tracks, truth, labels)
+
+    def track_loss(temp: float) -> float:
+        _, track = aggregate_windows(apply_temperature(p, temp), tracks)
+        return float(-np.mean(np.log(track[np.arange(300), y[::3]])))
+
+    assert track_loss(t) <= min(track_loss(t * 0.8), track_loss(t * 1.25), track_loss(1.0))
+    np.testing.assert_allclose(apply_temperature(p, 1.0), p, atol=1e-9)
+    with pytest.raises(ValueError, match="positive"):
+        apply_temperature(p, 0.0)

@@ -161,3 +161,42 @@ def test_coverage_options_are_checked_and_passed_through(tiny_model: Path, write
     signal = model.predict_signal(sine(330.0, seconds=6.0), 22050)
     assert signal.coverage["mode"] == "full" and signal.coverage["windows"] == 11
     assert model.predict_signal(sine(330.0, seconds=6.0), 22050, coverage="fast", max_windows=4).coverage["windows"] == 4
+
+
+@pytest.fixture
+def bundled_pair(monkeypatch, tmp_path: Path, tiny_model: Path) -> Path:
+    from bundled import make_bundled_pair
+
+    return make_bundled_pair(tmp_path / "bundled", tiny_model, monkeypatch)
+
+
+def test_bundled_models_are_selected_by_name(bundled_pair: Path, tmp_path: Path, monkeypatch):
+    from genrekit.predict import resolve_model
+
+    assert resolve_model("accurate") == bundled_pair / "accurate.genre"
+    assert resolve_model("default") == resolve_model(None) == bundled_pair / "default.genre"
+    assert load_model("accurate").card.calibration.temperature == 3.0
+    assert load_model("default").card.calibration is None
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "accurate").write_bytes(b"not a model")  # a real file of that name is a path, never second-guessed
+    assert resolve_model("accurate") == Path("accurate")
+    with pytest.raises(ModelFileError, match="accurate"):
+        load_model("accurate")
+
+
+def test_predict_command_takes_a_bundled_model_name(bundled_pair: Path, write_audio):
+    import json
+
+    from typer.testing import CliRunner
+
+    from genrekit.cli import app
+    from synth import sine
+
+    clip = write_audio("tone.wav", sine(330.0, seconds=2.0))
+    results = {}
+    for name in ("default", "accurate"):
+        result = CliRunner().invoke(app, ["predict", str(clip), "--model", name, "--json"])
+        assert result.exit_code == 0, result.output
+        results[name] = json.loads(result.stdout)
+    assert results["default"]["genre"] == results["accurate"]["genre"] == "tones"
+    assert results["accurate"]["confidence"] < results["default"]["confidence"]  # the tempered one is the accurate file

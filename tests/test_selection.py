@@ -164,3 +164,63 @@ def test_training_a_configuration_calls_train_with_its_typed_config(monkeypatch,
     assert extra == {"selection": 1}  # the card entry goes on the ensemble, not on its members
     with pytest.raises(ConfigError, match="do not say how to train its members"):
         train_configuration(Configuration.from_record(_ensemble(0)), "collection", tmp_path / "x.genre")
+
+
+# ----------------------------------------------------------------------------- the two-way rule
+
+
+def _two_way(name: str, forward: float, backward: float, *, ms: float = 100.0, mb: float = 0.5):
+    from genrekit.selection import TwoWayCandidate
+
+    recipe = {"kind": "logreg", "feature_set": name, "feature_options": {}, "window": 30.0}
+    return TwoWayCandidate(recipe, {"train->valid": {"balanced_accuracy": forward, "accuracy": forward + 0.1},
+                                    "valid->train": {"balanced_accuracy": backward, "accuracy": backward + 0.1}},
+                           ms, mb)
+
+
+def test_two_way_rule_ranks_by_the_mean_of_both_directions():
+    from genrekit.selection import choose_two_way
+
+    lucky_on_valid = _two_way("a", 0.80, 0.50)  # best on valid alone, mean 0.65
+    steady = _two_way("b", 0.70, 0.68)  # mean 0.69
+    default, accurate = choose_two_way([lucky_on_valid, steady], replaced_ms=100.0)
+    assert default is steady and accurate is steady
+
+
+def test_two_way_rule_limits_the_default_by_the_replaced_model_and_accurate_by_four_defaults():
+    from genrekit.selection import choose_two_way
+
+    fast = _two_way("fast", 0.70, 0.70, ms=100.0)
+    slow = _two_way("slow", 0.80, 0.80, ms=300.0)
+    too_slow = _two_way("too slow", 0.90, 0.90, ms=401.0)
+    too_big = _two_way("big", 0.95, 0.95, ms=100.0, mb=5.0)
+    default, accurate = choose_two_way([fast, slow, too_slow, too_big], replaced_ms=104.0)
+    assert default is fast  # within 1.05 x 104 ms; "big" is over the file limit
+    assert accurate is slow  # 3 x the default's cost; "too slow" is over 4 x
+    with pytest.raises(NoEligibleCandidate):
+        choose_two_way([slow], replaced_ms=100.0)
+
+
+def test_two_way_ties_go_to_the_cheaper():
+    from genrekit.selection import choose_two_way
+
+    cheap = _two_way("cheap", 0.700, 0.700, ms=50.0)
+    dear = _two_way("dear", 0.703, 0.703, ms=90.0)
+    assert choose_two_way([dear, cheap], replaced_ms=100.0)[0] is cheap
+
+
+def test_two_way_selection_entry_names_each_figure_by_its_direction():
+    from genrekit.selection import recipe_name, two_way_selection_entry
+
+    chosen = _two_way("musicnn", 0.7, 0.6)
+    entry = two_way_selection_entry(chosen, "default", 12, replaced_ms=100.0, n_fit_clips=265)
+    assert entry["configuration"] == recipe_name(chosen.recipe) == "logreg on musicnn, 30 s windows"
+    assert entry["selection_figures"]["valid->train"]["measured_on"].startswith("fit on the valid split, scored on the train")
+    assert entry["mean_balanced_accuracy_both_directions"] == pytest.approx(0.65)
+    assert "265" in entry["final_fit"]
+    mtt = {**chosen.recipe, "feature_options": {"model": "MTT_musicnn", "layers": ["penultimate"]}}
+    ensemble = {"kind": "ensemble", "members": [chosen.recipe, mtt]}
+    assert recipe_name(ensemble) == "ensemble (logreg on musicnn + logreg on musicnn (MTT_musicnn), equal weights)"
+    both = {**chosen.recipe, "feature_set": "musicnn+musicnn",
+            "feature_options": {"members": [{"model": "MSD_musicnn"}, {"model": "MTT_musicnn"}]}}
+    assert recipe_name(both) == "logreg on musicnn+musicnn (MSD_musicnn + MTT_musicnn), 30 s windows"

@@ -1,9 +1,9 @@
 """Time musicnn on 30-second clips: decoding + resampling, log-mel patches, network; prints figures.
 
-    python scripts/musicnn/benchmark.py [--threads 2] [--repeats 7] [--model MSD_musicnn]
+    python scripts/musicnn/benchmark.py [--threads 2] [--repeats 7] [--model MSD_musicnn|MTT_musicnn|MSD_vgg|MTT_vgg]
 
-Uses the installed weights (``genrekit models install musicnn``) and 30 s
-excerpts of the example recordings. Reports medians in milliseconds, plus the
+Uses the networks shipped in the package (or a conversion in
+``$GENREKIT_DATA/models/musicnn``) and 30 s excerpts of the example recordings. Reports medians in milliseconds, plus the
 load average, since other processes on a shared machine skew the numbers.
 """
 
@@ -20,7 +20,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "src" / "genrekit" / "data" / "
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--model", default="MSD_musicnn")
+    parser.add_argument("--model", default="MSD_musicnn", choices=("MSD_musicnn", "MTT_musicnn", "MSD_vgg", "MTT_vgg"))
     parser.add_argument("--threads", type=int, default=None, help="onnxruntime intra-op threads (default: its own choice)")
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--seconds", type=float, default=30.0)

@@ -6,9 +6,10 @@ never needs it::
     python3 -m venv /tmp/tfvenv
     /tmp/tfvenv/bin/pip install tensorflow-cpu 'tf-keras~=2.21.0' soundfile soxr scipy
     /tmp/tfvenv/bin/pip install --no-deps musicnn==0.1.0
-    genrekit models install musicnn            # (main venv) converted weights: the mel filter bank comes from there
     TF_USE_LEGACY_KERAS=1 /tmp/tfvenv/bin/python scripts/musicnn/record_reference.py \\
-        --weights ~/.local/share/genrekit/models/musicnn --out tests/musicnn/data
+        --weights src/genrekit/data/models/musicnn --out tests/musicnn/data [--models MSD_vgg MTT_vgg]
+
+(``--weights``: a folder of genrekit's networks; only its ``mel_basis.npy`` is read.)
 
 What it writes (``--out``):
 
@@ -18,8 +19,16 @@ What it writes (``--out``):
   ``MSD_musicnn`` and ``MTT_musicnn`` the TensorFlow outputs on exactly those
   patches: ``<model>.taggram``, ``.penultimate``, ``.max_pool``,
   ``.mean_pool``, plus ``<model>.short.*`` for the short patch; ``meta`` (JSON).
+* ``reference_vgg.npz``: for ``MSD_vgg`` and ``MTT_vgg``, the TensorFlow outputs
+  on the same four patches (read from ``reference.npz``, so that both files
+  share their inputs): ``<model>.taggram``, ``.penultimate`` (``pool5``
+  flattened, what the output layer reads), ``.max_pool`` and ``.mean_pool``
+  (the last conv block after its batch norm, over time and frequency); ``meta``.
 * ``tiny_ckpt/``: a small checkpoint written by TensorFlow (float32, int64 and
   float64 variables) to test the checkpoint reader on TensorFlow's own bytes.
+
+The musicnn networks' files are written only when ``--models`` names one of
+them, the vgg file only when it names a vgg network (default: all four).
 
 musicnn's graph code (``musicnn.models.define_model``) is used unchanged: TF
 2.x runs it with ``tf.compat.v1`` once eager execution is disabled and the
@@ -42,42 +51,18 @@ import numpy as np  # noqa: E402
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "src"))  # genrekit's front-end is plain numpy; no install needed here
 
-from genrekit.audio import load_audio  # noqa: E402
 from genrekit.musicnn import frontend  # noqa: E402
 
-EXAMPLES = REPO / "src" / "genrekit" / "data" / "examples"
 MODELS = ("MSD_musicnn", "MTT_musicnn")
+VGG_MODELS = ("MSD_vgg", "MTT_vgg")
 LAYERS = ("taggram", "penultimate", "max_pool", "mean_pool")
 
 
-def synthetic(seconds: float = 3.1, sr: int = 16000) -> np.ndarray:
-    """A loud test signal: a rising chirp, a low tone, clicks every 0.25 s and a little noise."""
-    t = np.arange(int(seconds * sr)) / sr
-    chirp = np.sin(2 * np.pi * (200 * t + 600 * t**2))
-    tone = 0.5 * np.sin(2 * np.pi * 110 * t)
-    clicks = np.zeros_like(t)
-    clicks[:: sr // 4] = 4.0
-    noise = 0.05 * np.random.default_rng(0).standard_normal(len(t))
-    return (0.9 * (chirp + tone + noise) + clicks).astype(np.float32)
-
-
 def input_patches(mel_basis: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Four 187-frame patches and one 64-frame patch, all float32, from genrekit's front-end."""
-    sr = frontend.SAMPLE_RATE
-    metal = load_audio(EXAMPLES / "metal_muldjord_armygeddon.ogg", sr, offset=60.0, duration=6.2)
-    classical = load_audio(EXAMPLES / "classical_brahms_hungarian_dance_5.ogg", sr, offset=30.0, duration=3.1)
-    jazz = load_audio(EXAMPLES / "jazz_kevin_macleod_vibe_ace.ogg", sr, offset=20.0, duration=3.1)
-    sources = ["metal@60s", "metal@63s", "classical@30s", "synthetic"]
-    mel = np.concatenate(
-        [
-            frontend.signal_patches(metal, mel_basis)[0][:2],
-            frontend.signal_patches(classical, mel_basis)[0][:1],
-            frontend.signal_patches(synthetic(), mel_basis)[0][:1],
-        ]
-    )
-    short = frontend.log_mel(jazz, mel_basis)[None, 40:104]
-    sources.append("jazz@20s frames 40-103 (mel_short)")
-    return mel.astype(np.float32), np.ascontiguousarray(short, dtype=np.float32), sources
+    """Four 187-frame patches and one 64-frame patch (see :mod:`genrekit.musicnn.probe`)."""
+    from genrekit.musicnn.probe import input_patches as probe_patches  # decodes the examples: needs genrekit.audio
+
+    return probe_patches(mel_basis)
 
 
 def run_musicnn(model: str, batches: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -100,6 +85,28 @@ def run_musicnn(model: str, batches: dict[str, np.ndarray]) -> dict[str, np.ndar
         for layer, value in zip(LAYERS, out):
             results[f"{model}.{key}{layer}"] = np.asarray(value, dtype=np.float32)
     return results
+
+
+def run_vgg(model: str, mel: np.ndarray) -> dict[str, np.ndarray]:
+    """musicnn's TensorFlow ``vgg`` graph on 187-frame patches: tags, flattened pool5, the last block pooled."""
+    import musicnn
+    import tensorflow as tf
+    from musicnn import models
+
+    tf.compat.v1.disable_eager_execution()
+    tf.compat.v1.reset_default_graph()
+    x = tf.compat.v1.placeholder(tf.float32, [None, mel.shape[1], frontend.N_MELS])
+    is_training = tf.compat.v1.placeholder(tf.bool)
+    y, _p1, _p2, _p3, _p4, pool5 = models.define_model(x, is_training, model, 50)
+    block5 = pool5.op.inputs[0]  # bn_conv5: the input of the last max-pooling
+    taggram = tf.nn.sigmoid(y)
+    penultimate = tf.reshape(pool5, [-1, int(np.prod(pool5.shape[1:]))])
+    max_pool = tf.reduce_max(block5, axis=[1, 2])
+    mean_pool = tf.reduce_mean(block5, axis=[1, 2])
+    with tf.compat.v1.Session() as sess:
+        tf.compat.v1.train.Saver().restore(sess, os.path.join(os.path.dirname(musicnn.__file__), model) + "/")
+        out = sess.run([taggram, penultimate, max_pool, mean_pool], feed_dict={x: mel, is_training: False})
+    return {f"{model}.{layer}": np.asarray(value, dtype=np.float32) for layer, value in zip(LAYERS, out)}
 
 
 def float16_bug(model: str, mel_power_patch: np.ndarray, reference: np.ndarray) -> dict[str, float]:
@@ -144,37 +151,44 @@ def write_tiny_checkpoint(folder: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--weights", type=Path, required=True, help="folder with genrekit's converted musicnn weights")
+    parser.add_argument("--weights", type=Path, required=True, help="folder of genrekit's musicnn networks (mel_basis.npy)")
     parser.add_argument("--out", type=Path, default=REPO / "tests" / "musicnn" / "data")
+    parser.add_argument("--models", nargs="+", choices=MODELS + VGG_MODELS, default=list(MODELS + VGG_MODELS))
     args = parser.parse_args()
 
     import tensorflow as tf
 
-    with np.load(args.weights / "MSD_musicnn.npz", allow_pickle=False) as w:
-        mel_basis = w["mel_basis"]
-    mel, short, sources = input_patches(mel_basis)
-    arrays: dict[str, np.ndarray] = {"mel": mel, "mel_short": short}
-    for model in MODELS:
-        arrays.update(run_musicnn(model, {"": mel, "short.": short}))
-
-    # The float16 bug, measured on the loud metal patch.
-    power = (10.0 ** mel[:1].astype(np.float64) - 1.0) / 10000.0
-    bug = {model: float16_bug(model, power, arrays[f"{model}.taggram"][:1]) for model in MODELS}
-    meta = {
-        "tensorflow": tf.__version__,
-        "musicnn": "0.1.0",
-        "sources": sources,
-        "float16_cast_on_patch0": bug,
-    }
-    arrays["meta"] = np.array(json.dumps(meta))
     args.out.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(args.out / "reference.npz", **arrays)
-    (args.out / "tiny_ckpt").mkdir(exist_ok=True)
-    write_tiny_checkpoint(args.out / "tiny_ckpt")
-    print(json.dumps(meta, indent=2))
-    print(
-        f"wrote {args.out / 'reference.npz'} ({(args.out / 'reference.npz').stat().st_size} bytes) and {args.out / 'tiny_ckpt'}"
-    )
+    musicnn_models = [m for m in MODELS if m in args.models]
+    vgg_models = [m for m in VGG_MODELS if m in args.models]
+    if musicnn_models:
+        mel_basis = np.load(args.weights / "mel_basis.npy", allow_pickle=False)
+        mel, short, sources = input_patches(mel_basis)
+        arrays: dict[str, np.ndarray] = {"mel": mel, "mel_short": short}
+        for model in musicnn_models:
+            arrays.update(run_musicnn(model, {"": mel, "short.": short}))
+
+        # The float16 bug, measured on the loud metal patch.
+        power = (10.0 ** mel[:1].astype(np.float64) - 1.0) / 10000.0
+        bug = {model: float16_bug(model, power, arrays[f"{model}.taggram"][:1]) for model in musicnn_models}
+        meta = {"tensorflow": tf.__version__, "musicnn": "0.1.0", "sources": sources, "float16_cast_on_patch0": bug}
+        arrays["meta"] = np.array(json.dumps(meta))
+        np.savez_compressed(args.out / "reference.npz", **arrays)
+        (args.out / "tiny_ckpt").mkdir(exist_ok=True)
+        write_tiny_checkpoint(args.out / "tiny_ckpt")
+        print(json.dumps(meta, indent=2))
+        print(f"wrote {args.out / 'reference.npz'} and {args.out / 'tiny_ckpt'}")
+    if vgg_models:
+        with np.load(args.out / "reference.npz", allow_pickle=False) as recorded:
+            mel = recorded["mel"]
+        vgg: dict[str, np.ndarray] = {}
+        for model in vgg_models:
+            vgg.update(run_vgg(model, mel))
+        meta = {"tensorflow": tf.__version__, "musicnn": "0.1.0",
+                "inputs": "the 187-frame patches 'mel' of reference.npz", "models": vgg_models}
+        vgg["meta"] = np.array(json.dumps(meta))
+        np.savez_compressed(args.out / "reference_vgg.npz", **vgg)
+        print(f"wrote {args.out / 'reference_vgg.npz'} ({(args.out / 'reference_vgg.npz').stat().st_size} bytes)")
 
 
 if __name__ == "__main__":

@@ -12,13 +12,18 @@ a :class:`WorkerDiedError` and the rest go on.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import pickle
-from typing import Any, Generator, Iterable, TypeVar
+from typing import TYPE_CHECKING, Any, Generator, Iterable, TypeVar
 
+from genrekit.distributed.paths import PathMap, where_it_failed, worker_path
 from genrekit.errors import ConfigError, GenrekitError, InputFailedError, as_input_error
 from genrekit.predict import GenreClassifier, Prediction, load_model
 from genrekit.processes import map_in_workers
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 P = TypeVar("P", bound="str | os.PathLike[str]")
 
@@ -53,6 +58,8 @@ def classify_files(
     *,
     jobs: int = 1,
     threads: int | None = None,
+    client: "Client | None" = None,
+    path_map: PathMap | None = None,
     **predict_options: Any,
 ) -> Generator[tuple[P, Prediction | GenrekitError], None, None]:
     """``(path, Prediction or the error that file gave)`` for each of ``paths``, in their order.
@@ -70,6 +77,11 @@ def classify_files(
         default :func:`default_threads` in this process and 1 per worker (the
         workers already use the CPUs). A ``GenreClassifier`` passed in is used
         as it is in this process (its own threads); workers get copies.
+    client : a Dask ``distributed.Client``: classify on its workers instead
+        (:func:`genrekit.distributed.map_on_dask`; ``jobs`` is then unused),
+        each worker loading the model once, results still in input order.
+    path_map : where the Dask workers see these files (shared storage under
+        another prefix); results keep the paths given here.
 
     A file that fails yields its error, typed as :meth:`predict_many` types it,
     and the rest go on; a file whose worker process dies yields a
@@ -82,6 +94,12 @@ def classify_files(
     files = list(paths)
     given = isinstance(model, GenreClassifier)
     classifier = model if isinstance(model, GenreClassifier) else load_model(model)
+    worker_args = (classifier, 1 if threads is None else threads, predict_options, path_map)
+    if client is not None:
+        from genrekit.distributed import map_on_dask
+
+        return map_on_dask(_classify_in_worker, files, client, on_crash=_worker_died,
+                           initializer=_init_worker, initargs=worker_args)
     workers = min(jobs, len(files))
     if workers <= 1:
         if not given:  # the session does not exist yet: it is created with these threads on first use
@@ -93,7 +111,7 @@ def classify_files(
         workers,
         on_crash=_worker_died,
         initializer=_init_worker,
-        initargs=(classifier, 1 if threads is None else threads, predict_options),
+        initargs=worker_args,
     )
 
 
@@ -115,16 +133,23 @@ _worker: dict[str, Any] = {}
 """In a worker process: the classifier and the options of :meth:`GenreClassifier.predict`."""
 
 
-def _init_worker(classifier: GenreClassifier, threads: int, options: dict[str, Any]) -> None:
+def _init_worker(classifier: GenreClassifier, threads: int, options: dict[str, Any],
+                 path_map: PathMap | None = None) -> None:
     classifier.bundle.intra_op_threads = threads  # an unpickled copy, without a session yet
-    _worker.update(classifier=classifier, options=options)
+    _worker.update(classifier=classifier, options=options, path_map=path_map)
 
 
 def _classify_in_worker(path: str | os.PathLike[str]) -> Prediction | GenrekitError:
+    seen_as = worker_path(path, _worker["path_map"])
     try:
-        result: Prediction | GenrekitError = _worker["classifier"].predict(path, **_worker["options"])
+        result: Prediction | GenrekitError = _worker["classifier"].predict(seen_as, **_worker["options"])
     except Exception as error:  # the file boundary, as in predict_many
-        result = as_input_error(path, error)
+        result = as_input_error(seen_as, error)
+    if isinstance(result, Prediction):
+        if seen_as != os.fspath(path):
+            result = dataclasses.replace(result, path=os.fspath(path))
+    else:
+        result = where_it_failed(result, path, seen_as)
     return _portable(result)
 
 

@@ -110,6 +110,18 @@ class NonFiniteFeaturesError(GenrekitError):
     """A feature set returned NaN or infinite values for a file."""
 
 
+class TagError(GenrekitError):
+    """A file's tags could not be read or written (corrupt tags, a format without tags, a failed check)."""
+
+    def __init__(self, path: str | os.PathLike[str], detail: str) -> None:
+        self.path = os.fspath(path)
+        self.detail = detail
+        super().__init__(f"{self.path}: {detail}")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.path, self.detail), dict(self.__dict__))
+
+
 def as_input_error(path: str | os.PathLike[str], error: BaseException) -> GenrekitError:
     """``error`` as the typed error a batch reports for ``path``: genrekit's own as they are, anything else wrapped."""
     if isinstance(error, GenrekitError):

@@ -44,8 +44,12 @@ from genrekit.models.bundle import load_model as load_bundle
 from genrekit.models.card import ModelCard
 from genrekit.models.ensemble import EnsembleFeatureSet
 
-BUNDLED_MODEL = Path(__file__).parent / "data" / "models" / "default.genre"
-"""The model genrekit ships, trained on GTZAN by ``make model``."""
+BUNDLED_DIR = Path(__file__).parent / "data" / "models"
+BUNDLED_NAMES = ("default", "accurate")
+"""Models genrekit ships, by name: ``default`` (fast) and ``accurate`` (up to 4x its cost per clip), both trained
+on GTZAN by ``make model``; docs/results.md ("Two bundled models") says how they were chosen."""
+BUNDLED_MODEL = BUNDLED_DIR / "default.genre"
+"""The model used when none is named."""
 
 COVERAGES = ("fast", "full")
 """``fast``: a verdict from at most ``max_windows`` evenly spread windows; ``full``: from every window."""
@@ -376,10 +380,31 @@ def classifier_for(bundle: GenreModel) -> GenreClassifier:
         raise ModelFileError(f"{bundle.path}: {error}") from None
 
 
+def bundled_model_path(name: str) -> Path:
+    """The file of the bundled model called ``name`` (one of :data:`BUNDLED_NAMES`)."""
+    if name not in BUNDLED_NAMES:
+        raise ConfigError(f"no bundled model called {name!r}; bundled: {', '.join(BUNDLED_NAMES)}")
+    path = BUNDLED_MODEL if name == "default" else BUNDLED_DIR / f"{name}.genre"
+    if not path.is_file():
+        raise ModelFileError(f"the bundled model {name!r} is missing at {path}; run `make model` to build it")
+    return path
+
+
+def resolve_model(model: str | os.PathLike[str] | None = None) -> Path:
+    """The model file ``model`` names: a path, a bundled model's name (``default``, ``accurate``), or None (``default``).
+
+    The one place names are resolved, so every command that takes ``--model``
+    accepts them. A bare name wins over a file of that name in the working
+    directory only when no such file exists: a path is never second-guessed.
+    """
+    if model is None:
+        return bundled_model_path("default")
+    text = os.fspath(model)
+    if text in BUNDLED_NAMES and not Path(text).exists():
+        return bundled_model_path(text)
+    return Path(model)
+
+
 def load_model(path: str | os.PathLike[str] | None = None) -> GenreClassifier:
-    """Load a ``.genre`` model file; with no path, the model bundled with genrekit."""
-    if path is None:
-        if not BUNDLED_MODEL.is_file():
-            raise ModelFileError(f"the bundled model is missing at {BUNDLED_MODEL}; run `make model` to build it")
-        path = BUNDLED_MODEL
-    return classifier_for(load_bundle(path))
+    """Load a ``.genre`` model file, or a bundled model by name (see :func:`resolve_model`); None: the default."""
+    return classifier_for(load_bundle(resolve_model(path)))

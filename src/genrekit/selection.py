@@ -137,3 +137,130 @@ def selection_entry(best: Candidate, n_candidates: int, *, split: str, max_ms: f
         "candidates": n_candidates,
         **provenance,
     }
+
+
+# ----------------------------------------------------------------------------- the two-way rule
+#
+# The rule below was written into docs/results.md ("Two-way yardstick") before the comparison ran:
+#
+# - score: the mean over both directions (train -> valid, valid -> train) of track-level balanced accuracy;
+# - cost: milliseconds to classify a decoded 30 s clip, and a decoded 3-minute recording with the default
+#   coverage (a ``fast`` verdict, at most 12 windows): a model on 30 s windows costs what a 3 s model costs on a
+#   clip but several times more on a song;
+# - the default: eligible if both its costs are within DEFAULT_COST_MARGIN times those of the model it replaces
+#   (measured in the same run) and its file is at most MAX_MODEL_MB;
+# - the accurate model: eligible if both its costs are at most ACCURATE_COST_RATIO times the chosen default's,
+#   file within MAX_MODEL_MB;
+# - the best score wins; scores within TIE of the best count as a tie, and ties go to the cheaper per clip.
+
+DEFAULT_COST_MARGIN = 1.05
+"""The default may not be slower per clip than the model it replaces; 5 % is the spread of repeated timings here."""
+ACCURATE_COST_RATIO = 4.0
+TIE = 0.005
+"""Mean balanced accuracies closer than this are a tie (one track in a rare valid genre moves it by ~0.025)."""
+
+
+def recipe_name(recipe: Mapping[str, Any]) -> str:
+    """For tables: ``logreg on musicnn (MTT_musicnn), 30 s windows``, ``ensemble (A + B)``, ``CNN, --init musicnn``."""
+    kind = recipe["kind"]
+    if kind == "ensemble":
+        return "ensemble (" + " + ".join(recipe_name(m).split(",")[0] for m in recipe["members"]) + ", equal weights)"
+    if kind == "cnn":
+        head = ", new head on frozen musicnn" if recipe.get("fine_tune") == "head" else ""
+        return f"CNN, --init {recipe['init']}{head}"
+    options = recipe.get("feature_options") or {}
+    networks = [m.get("model") for m in options.get("members", [])] if "members" in options else [options.get("model")]
+    shown = f" ({' + '.join(n for n in networks if n)})" if any(networks) else ""
+    window = recipe.get("window")
+    windows = "whole files" if window is None else f"{window:g} s windows"
+    return f"{kind} on {recipe['feature_set']}{shown}, {windows}"
+
+
+@dataclass(frozen=True)
+class TwoWayCandidate:
+    """One configuration's figures in both directions, its costs (a 30 s clip, a 3-minute song) and its file size."""
+
+    recipe: Mapping[str, Any]
+    directions: Mapping[str, Mapping[str, Any]]
+    ms_per_clip: float
+    model_mb: float
+    ms_per_song: float | None = None
+
+    @property
+    def name(self) -> str:
+        return recipe_name(self.recipe)
+
+    @property
+    def score(self) -> float:
+        """The mean over the directions of track-level balanced accuracy: what the rule ranks by."""
+        return statistics.mean(d["balanced_accuracy"] for d in self.directions.values())
+
+    @property
+    def mean_accuracy(self) -> float:
+        return statistics.mean(d["accuracy"] for d in self.directions.values())
+
+    @classmethod
+    def from_json(cls, entry: Mapping[str, Any]) -> TwoWayCandidate:
+        song = entry.get("ms_per_song")
+        return cls(entry["recipe"], entry["directions"], float(entry["ms_per_clip"]), float(entry["model_mb"]),
+                   None if song is None else float(song))
+
+    def within(self, ratio: float, clip_ms: float, song_ms: float | None) -> bool:
+        """Whether both costs are at most ``ratio`` times ``clip_ms`` and ``song_ms`` (a cost not measured passes)."""
+        if self.ms_per_clip > ratio * clip_ms:
+            return False
+        return song_ms is None or self.ms_per_song is None or self.ms_per_song <= ratio * song_ms
+
+
+def best_by_rule(entries: Sequence[TwoWayCandidate], tie: float = TIE) -> TwoWayCandidate:
+    """The best score; candidates within ``tie`` of it are tied, and the cheapest per clip of those wins."""
+    if not entries:
+        raise NoEligibleCandidate("no candidate is within the limits")
+    top = max(e.score for e in entries)
+    tied = [e for e in entries if e.score >= top - tie]
+    return min(tied, key=lambda e: (e.ms_per_clip, -e.score, -e.mean_accuracy))
+
+
+def choose_two_way(entries: Sequence[TwoWayCandidate], *, replaced_ms: float, replaced_song_ms: float | None = None,
+                   default_margin: float = DEFAULT_COST_MARGIN, accurate_ratio: float = ACCURATE_COST_RATIO,
+                   max_model_mb: float = MAX_MODEL_MB, tie: float = TIE) -> tuple[TwoWayCandidate, TwoWayCandidate]:
+    """``(default, accurate)`` by the two-way rule; ``replaced_ms``/``replaced_song_ms``: the current default's costs."""
+    small = [e for e in entries if e.model_mb <= max_model_mb]
+    fast = [e for e in small if e.within(default_margin, replaced_ms, replaced_song_ms)]
+    if not fast:
+        raise NoEligibleCandidate(f"no configuration classifies a 30 s clip within {default_margin:g} x "
+                                  f"{replaced_ms:.0f} ms (and a 3-minute song within {default_margin:g} x its time) "
+                                  f"with a file of at most {max_model_mb:g} MB")
+    default = best_by_rule(fast, tie)
+    accurate = best_by_rule([e for e in small if e.within(accurate_ratio, default.ms_per_clip, default.ms_per_song)],
+                            tie)
+    return default, accurate
+
+
+def two_way_selection_entry(chosen: TwoWayCandidate, role: str, n_candidates: int, *, replaced_ms: float,
+                            n_fit_clips: int, **provenance: Any) -> dict[str, Any]:
+    """The ``selection`` entry of a bundled model's card: the rule, and the figures named for what they are."""
+    return {
+        "role": role,
+        "why": ("best mean over both directions (train->valid, valid->train; artist-disjoint, every labelled clip "
+                "scored once) of track-level balanced accuracy; ties within "
+                f"{TIE:g} to the cheaper; default: at most {DEFAULT_COST_MARGIN:g} x the replaced model's cost "
+                f"({replaced_ms:.0f} ms per decoded 30 s clip; also per 3-minute song, fast coverage); accurate: "
+                f"at most {ACCURATE_COST_RATIO:g} x the default's; files at most {MAX_MODEL_MB:g} MB"),
+        "configuration": chosen.name,
+        "recipe": dict(chosen.recipe),
+        "selection_figures": {
+            name: {"measured_on": f"fit on the {name.split('->')[0]} split, scored on the {name.split('->')[1]} "
+                                  "split (GTZAN fault-filtered, artist-disjoint)", **dict(figures)}
+            for name, figures in chosen.directions.items()},
+        "mean_balanced_accuracy_both_directions": chosen.score,
+        "mean_accuracy_both_directions": chosen.mean_accuracy,
+        "ms_per_30s_clip_when_compared": chosen.ms_per_clip,
+        "ms_per_3min_song_when_compared": chosen.ms_per_song,
+        "candidates": n_candidates,
+        "final_fit": f"refit on all {n_fit_clips} labelled clips (train + valid) after the choice: the figures above "
+                     "are those of the same configuration fit on one split. No clip was kept for scoring; a model "
+                     "that stops early (a CNN) learned from most of them and used the rest, by track, only to "
+                     "choose its epoch (see training.early_stopping)",
+        **provenance,
+    }

@@ -35,10 +35,9 @@ import hashlib
 import json
 import os
 import sqlite3
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -46,10 +45,14 @@ import pyarrow as pa
 from genrekit import __version__
 from genrekit.audio import Windowing, probe, stream_audio, stream_windows
 from genrekit.datasets import Record
-from genrekit.errors import AudioNotFoundError, FeatureTableError, NonFiniteFeaturesError
+from genrekit.errors import AudioNotFoundError, FeatureTableError, GenrekitError, NonFiniteFeaturesError
 from genrekit.features.base import FeatureSet
 from genrekit.fileio import atomic_write, path_text
-from genrekit.processes import worker_pool
+from genrekit.distributed.paths import PathMap, where_it_failed, worker_path
+from genrekit.processes import map_in_workers
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 STORE_FORMAT = 2  # 2: an end-aligned last window covers a long tail (audio.Windowing)
 """Bump when the cached arrays or the table layout change: it is part of every cache key."""
@@ -367,11 +370,13 @@ class _Outcome:
 class _Job:
     """What each worker needs: the feature set, the windowing and the cache (picklable for spawn)."""
 
-    def __init__(self, feature_set: FeatureSet, windowing: Windowing, cache: FeatureCache | None) -> None:
+    def __init__(self, feature_set: FeatureSet, windowing: Windowing, cache: FeatureCache | None,
+                 path_map: PathMap | None = None) -> None:
         self.feature_set = feature_set
         self.windowing = windowing
         self.cache = cache
         self.n_columns = len(feature_set.columns)
+        self.path_map = path_map  # where a Dask worker sees the files (None: the same paths)
 
     def features(self, path: str) -> np.ndarray:
         """Decode as a stream, window and extract a batch at a time: ``(n_windows, 2 + n_columns)`` float64.
@@ -402,24 +407,27 @@ class _Job:
         """Hash (unless known), look up the cache, else compute and cache; never raises ``Exception``."""
         digest: str | None = known_digest
         stat: FileSignature | None = None
+        seen_as = worker_path(path, self.path_map)
         try:
-            if not os.path.isfile(path):  # a FIFO or device would block the hash: say what it is instead
-                probe(path)
-                raise AudioNotFoundError(path)
+            if not os.path.isfile(seen_as):  # a FIFO or device would block the hash: say what it is instead
+                probe(seen_as)
+                raise AudioNotFoundError(seen_as)
             if digest is None:
-                before = FileSignature.of(path)
-                digest = file_hash(path)
-                if before.matches_stat(os.stat(path)):  # any write meanwhile changes at least the ctime
+                before = FileSignature.of(seen_as)
+                digest = file_hash(seen_as)
+                if before.matches_stat(os.stat(seen_as)):  # any write meanwhile changes at least the ctime
                     stat = before
             if self.cache is not None and digest is not None:
                 hit = self.cache.get(digest)
                 if hit is not None:
                     return _Outcome(path, "cached", digest, stat, hit)
-            arr = self.features(path)
+            arr = self.features(seen_as)
             if self.cache is not None and digest is not None:
                 self.cache.put(digest, arr)
             return _Outcome(path, "computed", digest, stat, arr)
         except Exception as error:  # a batch keeps going: every failure is reported per file
+            if isinstance(error, GenrekitError):
+                error = where_it_failed(error, path, seen_as)
             message = str(error) or type(error).__name__
             return _Outcome(path, "failed", digest, stat, failure=Failure(path, type(error).__name__, message))
 
@@ -432,9 +440,16 @@ def _init_worker(job: _Job) -> None:
     _WORKER_JOB = job
 
 
-def _run_in_worker(path: str, known_digest: str | None) -> _Outcome:
+def _run_in_worker(task: "_Task") -> _Outcome:
     assert _WORKER_JOB is not None, "worker not initialised"
-    return _WORKER_JOB.run(path, known_digest)
+    return _WORKER_JOB.run(*task)
+
+
+def _worker_crashed(task: "_Task") -> _Outcome:
+    path, digest = task
+    reason = ("the worker process died while processing this file (a crash in a decoder or feature library, "
+              "or out of memory)")
+    return _Outcome(path, "failed", digest, failure=Failure(path, "WorkerCrashed", reason))
 
 
 # --------------------------------------------------------------------------- the table
@@ -450,6 +465,8 @@ def compute_features(
     jobs: int = 1,
     progress: Callable[[Progress], None] | None = None,
     mp_context: Any = None,
+    client: "Client | None" = None,
+    path_map: PathMap | None = None,
 ) -> FeatureTableResult:
     """Feature rows for every window of every record.
 
@@ -464,6 +481,11 @@ def compute_features(
         with ``mp_context`` (default ``spawn``, safe with threaded libraries), so
         ``feature_set`` must be picklable and importable by module name.
     progress : called after each file with a :class:`Progress`.
+    client : a Dask ``distributed.Client``: compute on its workers instead of
+        ``jobs`` processes (:func:`genrekit.distributed.map_on_dask`); this
+        process still does all the writing (cache index, table), so the
+        resume and failure rules are the same.
+    path_map : where the Dask workers see these files.
 
     Returns
     -------
@@ -480,7 +502,7 @@ def compute_features(
     root = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
     cache = FeatureCache(root, key, len(feature_set.columns)) if use_cache else None
     index = HashIndex(root / "file-index.sqlite3" if use_cache else None)
-    job = _Job(feature_set, windowing, cache)
+    job = _Job(feature_set, windowing, cache, path_map)
 
     outcomes: dict[str, _Outcome] = {}
     counts = {"computed": 0, "cached": 0, "failed": 0}
@@ -517,11 +539,20 @@ def compute_features(
                         continue
             todo.append((path, digest))
 
-        if jobs == 1 or len(todo) <= 1:
-            for path, digest in todo:
-                finish(job.run(path, digest))
+        if client is not None:
+            from genrekit.distributed import map_on_dask
+
+            outcomes_in_order = map_on_dask(_run_in_worker, todo, client, on_crash=_worker_crashed,
+                                            initializer=_init_worker, initargs=(job,))
+        elif jobs == 1 or len(todo) <= 1:
+            outcomes_in_order = ((task, job.run(*task)) for task in todo)
         else:
-            _run_pool(job, todo, jobs, finish, mp_context)
+            # map_in_workers: the workers die with this process and do not hold its stdout
+            # (``genrekit features -j 2 | cat``); one that crashes costs its own file only
+            outcomes_in_order = map_in_workers(_run_in_worker, todo, jobs, on_crash=_worker_crashed,
+                                               initializer=_init_worker, initargs=(job,), mp_context=mp_context)
+        for _, outcome in outcomes_in_order:
+            finish(outcome)
     finally:
         index.close()
 
@@ -539,77 +570,6 @@ def compute_features(
 
 
 _Task = tuple[str, "str | None"]
-
-
-def _run_pool(
-    job: _Job,
-    todo: list[_Task],
-    jobs: int,
-    finish: Callable[[_Outcome], None],
-    mp_context: Any,
-) -> None:
-    """Run ``todo`` on ``jobs`` processes, reporting each file as it completes.
-
-    A worker that dies (a decoder crash, the OOM killer) breaks the whole pool
-    and takes the files in flight with it: those are retried one at a time in a
-    pool of their own, the one that kills its worker again is reported as a
-    ``WorkerCrashed`` failure, and the rest of the run goes on in a fresh pool.
-    """
-    import multiprocessing
-    from collections import deque
-
-    ctx = mp_context if mp_context is not None else multiprocessing.get_context("spawn")
-    queue = deque(todo)
-    while queue:
-        orphans = _pool_pass(job, queue, jobs, finish, ctx)
-        for item in orphans:
-            if _pool_pass(job, deque([item]), 1, finish, ctx):
-                finish(
-                    _Outcome(
-                        item[0],
-                        "failed",
-                        item[1],
-                        failure=Failure(
-                            item[0],
-                            "WorkerCrashed",
-                            "the worker process died while processing this file (a crash in a decoder or "
-                            "feature library, or out of memory)",
-                        ),
-                    )
-                )
-
-
-def _pool_pass(job: _Job, queue: Any, jobs: int, finish: Callable[[_Outcome], None], ctx: Any) -> list[_Task]:
-    """Work through ``queue`` (a deque, consumed) until done or the pool breaks; returns the tasks lost then."""
-    from concurrent.futures.process import BrokenProcessPool
-
-    # worker_pool: the workers die with this process and do not hold its stdout (``genrekit features -j 2 | cat``)
-    executor: Executor = worker_pool(jobs, mp_context=ctx, initializer=_init_worker, initargs=(job,))
-    pending: dict[Future[_Outcome], _Task] = {}
-    lost: list[_Task] = []
-    try:
-        while queue or pending:
-            while queue and len(pending) < 2 * jobs:
-                item = queue.popleft()
-                pending[executor.submit(_run_in_worker, *item)] = item
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in done:
-                item = pending.pop(fut)
-                try:
-                    outcome = fut.result()
-                except BrokenProcessPool:
-                    lost.append(item)
-                    continue
-                finish(outcome)
-            if lost:
-                lost.extend(pending.values())  # every other task in flight is lost with the pool
-                pending.clear()
-                break
-    except BaseException:
-        executor.shutdown(wait=False, cancel_futures=True)
-        raise
-    executor.shutdown(wait=not lost, cancel_futures=True)
-    return lost
 
 
 def table_metadata(feature_set: FeatureSet, windowing: Windowing) -> dict[str, Any]:

@@ -39,12 +39,11 @@ CASES = [
     (b"PK\x03\x04" + bytes(200), "looks like a ZIP archive"),
     (b"\xff\xd8\xff\xe0" + bytes(200), "looks like a JPEG image"),
     (b"%PDF-1.7\n" + bytes(200), "looks like a PDF document"),
-    (struct.pack(">I", 24) + b"ftypM4A \x00\x00\x02\x00M4A isom" + bytes(200), "looks like an MP4/M4A container"),
-    (b"\x1a\x45\xdf\xa3" + bytes(200), "looks like a Matroska/WebM container"),
     (b"ID3\x04\x00\x00\x00\x00\x01\x00" + bytes(128) + b"no frames here " * 40,
      "looks like an ID3 tag with no MPEG audio frames"),
     (b"RIFF\x00\x10\x00\x00AVI LIST" + bytes(200), "looks like an AVI video"),
-    (b"\xff\xf1\x50\x80" + bytes(200), "raw AAC"),
+    (b"ADIF" + bytes(200), "looks like raw AAC (ADIF) audio, not supported"),
+    (b"MAC " + bytes(200), "looks like Monkey's Audio (APE), not supported"),
 ]
 
 
@@ -57,6 +56,24 @@ def test_non_audio_is_refused_saying_what_it_looks_like(tmp_path, data, text, ex
         probe(path)
     assert text in str(info.value) and str(path) in str(info.value)
     assert "possibly a pipe" not in str(info.value) and "not recognised" not in str(info.value)
+
+
+@pytest.mark.parametrize("data, kind", [
+    (struct.pack(">I", 24) + b"ftypM4A \x00\x00\x02\x00M4A isom" + bytes(200), "mp4"),
+    (struct.pack(">I", 20) + b"ftypqt  \x00\x00\x02\x00qt  " + bytes(200), "mp4"),
+    (struct.pack(">I", 0) + b"mdat" + bytes(200), "mp4"),
+    (b"\x1a\x45\xdf\xa3" + bytes(200), "matroska"),
+    (b"\x30\x26\xb2\x75\x8e\x66\xcf\x11" + bytes(200), "asf"),
+    (b"\xff\xf1\x50\x80" + bytes(200), "aac"),
+    (b"\x0b\x77\x00\x00\x00\x40" + bytes(200), "ac3"),
+    (b"\x0b\x77\x00\x00\x00\x80" + bytes(200), "eac3"),
+    (b"#!AMR\n" + bytes(200), "amr"),
+])
+def test_containers_libsndfile_cannot_read_sniff_as_audio_for_pyav(data, kind):
+    from genrekit.audio.sniff import PYAV_KINDS
+
+    found = sniff(data)
+    assert found.category == "audio" and found.kind == kind and kind in PYAV_KINDS
 
 
 def test_random_bytes_are_unrecognised_binary_data(tmp_path):

@@ -8,7 +8,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from genrekit.cli import app
-from synth import sine, white_noise
+from synth import mixed_folder, sine, white_noise
 
 runner = CliRunner()
 
@@ -54,16 +54,8 @@ def test_names_from_outside_print_as_text(cli_model: Path, write_audio, tmp_path
     assert "[b]broken.mp3" in result.stderr
 
 
-def _mixed_folder(write_audio, tmp_path: Path) -> Path:
-    for i in range(3):
-        write_audio(f"music/t{i}.wav", sine(220.0 * (i + 1), seconds=1.5))
-        write_audio(f"music/n{i}.flac", white_noise(seconds=1.5, seed=i))
-    (tmp_path / "music" / "broken.mp3").write_bytes(b"\xff\xfb" + b"\x00" * 100)
-    return tmp_path / "music"
-
-
 def test_predict_jobs_2_json_lines_equal_jobs_1(cli_model: Path, write_audio, tmp_path: Path):
-    folder = _mixed_folder(write_audio, tmp_path)
+    folder = mixed_folder(write_audio, tmp_path)
     serial = runner.invoke(app, ["predict", str(folder), "-m", str(cli_model), "--json", "-j", "1"])
     parallel = runner.invoke(app, ["predict", str(folder), "-m", str(cli_model), "--json", "-j", "2"])
     assert serial.exit_code == parallel.exit_code == 1
@@ -72,7 +64,7 @@ def test_predict_jobs_2_json_lines_equal_jobs_1(cli_model: Path, write_audio, tm
 
 
 def test_predict_jobs_2_table_prints_every_file(cli_model: Path, write_audio, tmp_path: Path):
-    folder = _mixed_folder(write_audio, tmp_path)
+    folder = mixed_folder(write_audio, tmp_path)
     serial = runner.invoke(app, ["predict", str(folder), "-m", str(cli_model), "--timeline"])
     parallel = runner.invoke(app, ["predict", str(folder), "-m", str(cli_model), "--timeline", "-j", "2"])
     assert parallel.exit_code == 1

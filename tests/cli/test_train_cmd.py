@@ -246,3 +246,81 @@ def test_defaults_the_help_quotes_are_the_configs_defaults(cli):
     assert f"(default: {ClassicConfig().seed})" in text
     assert f"default {CNNConfig().epochs})" in text
     assert f"{CNNConfig().init} (default:" in text and f"(default, {CNNConfig().stop_on}:" in text
+
+
+# ----------------------------------------------------------------------------- --labels-from-tags
+
+
+def _tagged_library(root: Path) -> Path:
+    """Two genres of three artists each (spelled two ways), a one-artist genre, and an untagged file."""
+    import mutagen
+    import soundfile as sf
+
+    from synth import sine
+
+    files = [(f"Hip-Hop Artist {a}", "Hip-Hop" if a else "hip hop") for a in range(3)]
+    files += [(f"Rock Artist {a}", "Rock") for a in range(3)] + [("Polka Band", "Polka"), ("Newcomer", "")]
+    root.mkdir(parents=True, exist_ok=True)
+    for i, (artist, genre) in enumerate(files):
+        path = root / f"{i:02d}.flac"
+        sf.write(path, sine(200.0 + 50 * i, seconds=1.0), 22050)
+        audio = mutagen.File(path, easy=True)
+        audio.update({"artist": artist, **({"genre": genre} if genre else {})})
+        audio.save()
+    return root
+
+
+def test_labels_from_tags_trains_on_the_library_with_musicnn_by_default(cli, fake_train, tmp_path):
+    library = _tagged_library(tmp_path / "music")
+    result = cli("train", library, "--labels-from-tags", "-o", tmp_path / "m.genre", "-q")
+    assert result.exit_code == 0, result.output
+
+    (call,) = fake_train
+    assert call["config"].feature_set == "musicnn"
+    assert {r.label for r in call["source"]} == {"Hip-Hop", "Rock"} and len(call["source"]) == 6
+    assert {r.group for r in call["source"] if r.split == "train"}.isdisjoint(
+        {r.group for r in call["source"] if r.split == "valid"})
+    entry = call["card_extra"]["taxonomy"]
+    assert entry["labels_from"] == "tags" and entry["spellings"] == {"hip hop": "Hip-Hop"}
+    assert entry["library"] == str(library)
+    assert "spellings of Hip-Hop: 'hip hop'" in result.stdout
+    assert "dropped Polka: 1 artist(s), 1 file(s) (fewer than 3 artists)" in result.stdout
+    assert "1 files have no genre a person entered" in result.stdout
+
+
+def test_labels_from_tags_honours_set_and_min_artists(cli, fake_train, tmp_path):
+    library = _tagged_library(tmp_path / "music")
+    result = cli("train", library, "--labels-from-tags", "--set", "seed", "--min-artists", "1",
+                 "-o", tmp_path / "m.genre", "-q")
+    assert result.exit_code == 0, result.output
+    (call,) = fake_train
+    assert call["config"].feature_set == "seed"
+    assert {r.label for r in call["source"]} == {"Hip-Hop", "Rock", "Polka"}
+
+
+def test_labels_from_tags_usage_errors(cli, fake_train, tmp_path):
+    library = _tagged_library(tmp_path / "music")
+    alone = cli("train", library, "--min-artists", "2", "-o", tmp_path / "m.genre")
+    assert alone.exit_code == 2 and "error: --min-artists is for --labels-from-tags" in alone.stderr
+    nothing = cli("train", library, "--labels-from-tags", "--min-artists", "4", "-o", tmp_path / "m.genre", "-q")
+    assert nothing.exit_code == 2 and "no genre tag is shared by at least 4 artists" in nothing.stderr
+    empty = cli("train", tmp_path / "nowhere", "--labels-from-tags", "-o", tmp_path / "m.genre", "-q")
+    assert empty.exit_code == 2 and "nowhere: no such file or folder" in empty.stderr
+    assert not fake_train
+
+
+def test_labels_from_tags_json_prints_only_the_card(cli, fake_train, tmp_path):
+    library = _tagged_library(tmp_path / "music")
+    result = cli("train", library, "--labels-from-tags", "--json", "-o", tmp_path / "m.genre")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == CARD
+
+
+def test_labels_from_tags_help_quotes_the_defaults(cli):
+    import re
+
+    from genrekit.library.taxonomy import DEFAULT_MIN_ARTISTS, TAGS_FEATURE_SET
+
+    text = re.sub(r"[\s│]+", " ", cli("train", "--help").output)
+    assert f"{TAGS_FEATURE_SET} with --labels-from-tags" in text
+    assert f"(default {DEFAULT_MIN_ARTISTS})" in text

@@ -48,6 +48,34 @@ def test_tags_table_output_with_the_mtt_model(clip, musicnn_dir):
     assert "MTT_musicnn" in result.output and "0.00s" in result.output
 
 
+def test_tags_with_a_vgg_network(clip, musicnn_dir):
+    result = runner.invoke(app, ["tags", str(clip), "-m", "MTT_vgg", "--json", "-k", "2"])
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.stdout)
+    assert record["model"] == "MTT_vgg" and len(record["scores"]) == 50 and len(record["timeline"]) == 2
+    assert record["tags"][0]["category"] == "tag"  # MagnaTagATune tags have no categories
+
+
+def test_tags_works_right_after_install_with_no_data_folder(clip, tmp_path):
+    """A fresh user: empty HOME, no GENREKIT_DATA or XDG folders; the networks come with the package."""
+    import os
+    import subprocess
+    import sys
+
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("GENREKIT_DATA", "XDG_DATA_HOME")}
+    env["HOME"] = str(home)
+    cli = [sys.executable, "-c", "from genrekit.cli import main; main()"]
+    for model in ("MSD_musicnn", "MSD_vgg"):
+        done = subprocess.run([*cli, "tags", str(clip), "--json", "-m", model], env=env, capture_output=True,
+                              text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["model"] == model
+    # Nothing was installed for the user (onnxruntime keeps a device id under ~/.cache; genrekit writes nothing).
+    assert not [p for p in home.rglob("*") if "genrekit" in p.name or p.suffix in (".onnx", ".npy", ".json")]
+
+
 def test_tags_without_weights_tells_how_to_install(clip, tmp_path):
     result = runner.invoke(app, ["tags", str(clip), "--data-dir", str(tmp_path)])
     assert result.exit_code == 2
@@ -58,7 +86,7 @@ def test_models_list(musicnn_dir, tmp_path):
     result = runner.invoke(app, ["models", "list", "--json", "--data-dir", str(musicnn_dir)])
     assert result.exit_code == 0, result.output
     listing = json.loads(result.stdout)
-    assert [m["name"] for m in listing["models"]] == ["MSD_musicnn", "MTT_musicnn"]
+    assert [m["name"] for m in listing["models"]] == ["MSD_musicnn", "MTT_musicnn", "MSD_vgg", "MTT_vgg"]
     assert all(m["installed"] and m["bytes"] > 1_000_000 for m in listing["models"])
     empty = json.loads(runner.invoke(app, ["models", "list", "--json", "--data-dir", str(tmp_path)]).stdout)
     assert not any(m["installed"] for m in empty["models"])

@@ -1,8 +1,7 @@
-"""Converted weights on disk: install folder, manifest and licence, weight-file checks, where genrekit looks."""
+"""The shipped networks, and the converter that makes them: manifest and licence, reproducibility, where genrekit looks."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import subprocess
@@ -16,75 +15,79 @@ from genrekit.errors import ModelFileError
 from genrekit.musicnn import installer as install_mod
 from genrekit.musicnn import paths
 from genrekit.musicnn.installer import InstallError, extract_checkpoints, install
-from genrekit.musicnn.weights import EXPECTED_SHAPES, load_weights, required_keys, save_weights
+from genrekit.musicnn.manifest import sha256_file
+from genrekit.musicnn.weights import load_weights, required_keys, shapes_for
+
+SHIPPED_FILES = [f"{m}.onnx" for m in paths.MODELS] + ["mel_basis.npy", "LICENSE-musicnn.md", "manifest.json"]
 
 
-def test_the_install_folder_holds_weights_manifest_and_isc_notice(musicnn_dir):
-    manifest = json.loads((musicnn_dir / paths.MANIFEST).read_text())
+def test_the_package_ships_every_network_with_manifest_and_isc_notice():
+    folder = paths.PACKAGED_DIR
+    assert sorted(p.name for p in folder.iterdir()) == sorted(SHIPPED_FILES)
+    manifest = json.loads((folder / paths.MANIFEST).read_text())
     assert manifest["wheel_sha256"] == install_mod.WHEEL_SHA256
-    for model in paths.MODELS:
-        entry = manifest["models"][model]
-        data = (musicnn_dir / entry["file"]).read_bytes()
-        assert hashlib.sha256(data).hexdigest() == entry["sha256"]
-        assert entry["bytes"] == len(data)
-    licence = (musicnn_dir / paths.LICENSE_FILE).read_text()
-    assert "Universitat Pompeu Fabra" in licence
+    assert manifest["converter_version"] == install_mod.CONVERTER_VERSION
+    assert set(manifest["models"]) == set(paths.MODELS)
+    for entry in [*manifest["models"].values(), manifest["mel_basis"]]:
+        data = (folder / entry["file"]).read_bytes()
+        assert sha256_file(folder / entry["file"]) == entry["sha256"] and entry["bytes"] == len(data)
+    for model, entry in manifest["models"].items():
+        assert entry["architecture"] == paths.architecture(model)
+        assert entry["float16_kernels"] and set(entry["float16_error"]) == {"taggram", "penultimate", "max_pool", "mean_pool"}
+    licence = (folder / paths.LICENSE_FILE).read_text()
+    assert "Universitat Pompeu Fabra" in licence and "MSD_vgg.onnx" in licence
     assert "Permission to use, copy, modify, and/or distribute this software" in licence
+    # Compact: all four networks and the filter bank in under 7 MB.
+    assert sum((folder / f).stat().st_size for f in SHIPPED_FILES) < 7_000_000
 
 
-def test_converted_weights_are_float32_in_musicnns_shapes(musicnn_dir):
+def test_converting_the_wheel_reproduces_the_shipped_files_bit_for_bit(converted_dir):
+    for name in SHIPPED_FILES:
+        assert (converted_dir / name).read_bytes() == (paths.PACKAGED_DIR / name).read_bytes(), name
+
+
+@pytest.mark.parametrize("model", paths.MODELS)
+def test_a_network_file_reads_back_into_the_checkpoints_weights(float32_weights, musicnn_dir, model):
+    """load_weights (what --init musicnn starts from) undoes the graph's layout: float16 kernels come back rounded."""
+    weights = load_weights(musicnn_dir / f"{model}.onnx")
+    original = float32_weights[model]
+    assert set(weights) == set(required_keys(model))
+    for key, shape in shapes_for(model).items():
+        assert weights[key].shape == shape
+    halved = set(json.loads((musicnn_dir / "manifest.json").read_text())["models"][model]["float16_kernels"])
+    for key, value in weights.items():
+        assert value.dtype == np.float32
+        layer = key.split(".")[0]
+        if key.endswith(".kernel") and f"{layer}.W" in halved:
+            np.testing.assert_array_equal(value, original[key].astype(np.float16).astype(np.float32), err_msg=key)
+            assert not np.array_equal(value, original[key])
+        else:
+            np.testing.assert_array_equal(value, original[key], err_msg=key)
+
+
+def test_the_mel_basis_is_librosas():
     import librosa
 
-    weights = load_weights(musicnn_dir / "MSD_musicnn.npz")
-    assert set(weights) == set(required_keys())
-    for key, shape in EXPECTED_SHAPES.items():
-        assert weights[key].shape == shape
-    assert all(v.dtype == np.float32 for v in weights.values())
-    np.testing.assert_allclose(weights["mel_basis"], librosa.filters.mel(sr=16000, n_fft=512, n_mels=96), rtol=1e-6)
-    # The two models share an architecture but not their weights.
-    other = load_weights(musicnn_dir / "MTT_musicnn.npz")
-    assert not np.allclose(weights["output.kernel"], other["output.kernel"])
+    from genrekit.musicnn.network_file import read_mel_basis
+
+    basis = read_mel_basis(paths.PACKAGED_DIR / paths.MEL_BASIS_FILE)
+    np.testing.assert_allclose(basis, librosa.filters.mel(sr=16000, n_fft=512, n_mels=96), rtol=1e-6)
 
 
-def test_weight_files_are_checked_when_loaded(musicnn_dir, tmp_path):
-    weights = load_weights(musicnn_dir / "MSD_musicnn.npz")
-    missing = dict(weights)
-    del missing["dense.bias"]
-    save_weights(missing, tmp_path / "missing.npz")
-    with pytest.raises(ModelFileError, match="missing musicnn arrays dense.bias"):
-        load_weights(tmp_path / "missing.npz")
-
-    reshaped = dict(weights, **{"output.kernel": np.zeros((200, 10), np.float32)})
-    save_weights(reshaped, tmp_path / "shape.npz")
-    with pytest.raises(ModelFileError, match="output.kernel has shape"):
-        load_weights(tmp_path / "shape.npz")
-
-    nan = dict(weights, **{"dense.bias": np.full(200, np.nan, np.float32)})
-    save_weights(nan, tmp_path / "nan.npz")
-    with pytest.raises(ModelFileError, match="NaN"):
-        load_weights(tmp_path / "nan.npz")
-
-    pickled = dict(weights, **{"dense.bias": np.array([object()], dtype=object)})
-    np.savez(tmp_path / "pickled.npz", **pickled)
-    with pytest.raises(ModelFileError, match="not a readable musicnn weight file"):
-        load_weights(tmp_path / "pickled.npz")
-
-    (tmp_path / "junk.npz").write_bytes(b"not a zip")
-    with pytest.raises(ModelFileError):
-        load_weights(tmp_path / "junk.npz")
-    with pytest.raises(ModelFileError, match="not found"):
-        load_weights(tmp_path / "absent.npz")
-
-
-def test_a_modified_weight_file_is_caught_by_the_manifest(musicnn_dir, tmp_path):
+def test_a_modified_network_is_caught_by_the_manifest(musicnn_dir, tmp_path):
     from genrekit.musicnn.model import clear_cache, load
 
-    shutil.copy(musicnn_dir / paths.MANIFEST, tmp_path / paths.MANIFEST)
-    weights = load_weights(musicnn_dir / "MSD_musicnn.npz")
-    weights["output.bias"] = weights["output.bias"] + 1.0  # still a valid file, but not the installed one
-    save_weights(weights, tmp_path / "MSD_musicnn.npz")
+    for name in SHIPPED_FILES:
+        shutil.copy(musicnn_dir / name, tmp_path / name)
+    data = bytearray((tmp_path / "MTT_vgg.onnx").read_bytes())
+    data[-200] ^= 1  # a weight's bits: still a valid network, but not the shipped one
+    (tmp_path / "MTT_vgg.onnx").write_bytes(bytes(data))
     clear_cache()
-    with pytest.raises(ModelFileError, match="differs from the install manifest"):
+    with pytest.raises(ModelFileError, match="differs from the manifest"):
+        load("MTT_vgg", tmp_path)
+    basis = np.load(tmp_path / "mel_basis.npy")
+    np.save(tmp_path / "mel_basis.npy", basis * np.float32(1.001))
+    with pytest.raises(ModelFileError, match="mel_basis.npy: SHA-256"):
         load("MSD_musicnn", tmp_path)
 
 
@@ -96,25 +99,25 @@ def test_install_refuses_a_wheel_that_is_not_musicnn_0_1_0(tmp_path):
         install(fake, tmp_path / "out")
     with pytest.raises(InstallError, match="wheel file not found"):
         install(tmp_path / "absent.whl", tmp_path / "out")
-    assert not (tmp_path / "out" / "MSD_musicnn.npz").exists()
+    assert not (tmp_path / "out" / "MSD_musicnn.onnx").exists()
 
 
 def test_extract_checks_every_file_against_the_wheels_record(tmp_path):
     wheel = tmp_path / "w.whl"
     with zipfile.ZipFile(wheel, "w") as z:
         z.writestr(install_mod.LICENSE_IN_WHEEL, "licence")
-        z.writestr("musicnn/MSD_musicnn/.index", b"index bytes")
-        z.writestr("musicnn/MSD_musicnn/.data-00000-of-00001", b"data bytes")
+        z.writestr("musicnn/MSD_vgg/.index", b"index bytes")
+        z.writestr("musicnn/MSD_vgg/.data-00000-of-00001", b"data bytes")
         z.writestr("musicnn-0.1.0.dist-info/RECORD", f"{install_mod.LICENSE_IN_WHEEL},sha256=wrong,7\n")
     with pytest.raises(InstallError, match="does not match the wheel's RECORD"):
-        extract_checkpoints(wheel, tmp_path / "x", ["MSD_musicnn"])
+        extract_checkpoints(wheel, tmp_path / "x", ["MSD_vgg"])
     (tmp_path / "notzip.whl").write_bytes(b"nope")
     with pytest.raises(InstallError, match="not a wheel"):
-        extract_checkpoints(tmp_path / "notzip.whl", tmp_path / "x", ["MSD_musicnn"])
+        extract_checkpoints(tmp_path / "notzip.whl", tmp_path / "x", ["MSD_vgg"])
 
 
 def test_install_is_a_no_op_when_already_done(musicnn_dir, tmp_path):
-    for name in ("MSD_musicnn.npz", "MTT_musicnn.npz", paths.MANIFEST):
+    for name in SHIPPED_FILES:
         shutil.copy(musicnn_dir / name, tmp_path / name)
     lines: list[str] = []
     # The wheel path is never looked at: nothing to do.
@@ -122,6 +125,11 @@ def test_install_is_a_no_op_when_already_done(musicnn_dir, tmp_path):
     assert "already installed" in lines[0]
     assert set(manifest["models"]) == set(paths.MODELS)
     assert manifest["folder"] == str(tmp_path)
+    # A folder of the first converter (float32 .npz files) is converted again.
+    old = json.loads((tmp_path / "manifest.json").read_text())
+    (tmp_path / "manifest.json").write_text(json.dumps({**old, "converter_version": 1}))
+    with pytest.raises(InstallError, match="wheel file not found"):
+        install(tmp_path / "no-such.whl", tmp_path)
 
 
 def test_a_failed_download_explains_what_to_do(monkeypatch, tmp_path):
@@ -134,22 +142,27 @@ def test_a_failed_download_explains_what_to_do(monkeypatch, tmp_path):
         install(None, tmp_path / "out")
 
 
-def test_where_weights_are_looked_for(monkeypatch, tmp_path):
+def test_where_networks_are_looked_for(monkeypatch, tmp_path, musicnn_dir):
     monkeypatch.setenv("GENREKIT_DATA", str(tmp_path / "root"))
     assert paths.install_dir() == tmp_path / "root" / "models" / "musicnn"
+    # Nothing converted there: the package's own networks.
+    assert paths.weights_file("MSD_vgg") == paths.PACKAGED_DIR / "MSD_vgg.onnx"
+    assert set(paths.installed_models()) == set(paths.MODELS)
+    # A conversion in the data folder comes first (with its mel filter bank beside it).
+    converted = tmp_path / "root" / "models" / "musicnn"
+    converted.mkdir(parents=True)
+    shutil.copy(musicnn_dir / "MTT_vgg.onnx", converted / "MTT_vgg.onnx")
+    assert paths.weights_file("MTT_vgg") == paths.PACKAGED_DIR / "MTT_vgg.onnx"  # no mel_basis.npy: not a network folder
+    shutil.copy(musicnn_dir / "mel_basis.npy", converted / "mel_basis.npy")
+    assert paths.weights_file("MTT_vgg") == converted / "MTT_vgg.onnx"
     monkeypatch.delenv("GENREKIT_DATA")
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     assert paths.install_dir() == tmp_path / "xdg" / "genrekit" / "models" / "musicnn"
     assert paths.install_dir(tmp_path / "explicit") == tmp_path / "explicit"
+    # An explicit folder is the only place looked in.
     with pytest.raises(paths.MusicnnNotInstalledError, match="genrekit models install musicnn") as info:
         paths.weights_file("MSD_musicnn", tmp_path / "empty")
     assert isinstance(info.value, ModelFileError)
     with pytest.raises(ValueError, match="unknown musicnn model"):
-        paths.weights_file("MSD_vgg")
-
-
-def test_weights_shipped_in_the_package_are_found(monkeypatch, tmp_path, musicnn_dir):
-    monkeypatch.setenv("GENREKIT_DATA", str(tmp_path / "nothing-here"))
-    monkeypatch.setattr(paths, "PACKAGED_DIR", Path(musicnn_dir))
-    assert paths.weights_file("MSD_musicnn") == Path(musicnn_dir) / "MSD_musicnn.npz"
-    assert set(paths.installed_models()) == set(paths.MODELS)
+        paths.weights_file("MSD_musicnn_big")
+    assert [paths.architecture(m) for m in paths.MODELS] == ["musicnn", "musicnn", "vgg", "vgg"]

@@ -14,9 +14,9 @@ ROCK_FAMILY = ("metal", "heavy metal", "hard rock", "rock", "punk", "classic roc
 
 @pytest.fixture(scope="module")
 def example_outputs(msd, examples_dir):
-    """MSD_musicnn on the four example recordings (whole files, all patches)."""
+    """MSD_musicnn on the first 90 s of the four example recordings."""
     files = sorted(p for p in examples_dir.iterdir() if p.suffix in (".ogg", ".mp3"))
-    signals = [load_audio(p, 16000) for p in files]
+    signals = [load_audio(p, 16000, duration=90.0) for p in files]  # 30 patches each: enough, and fast
     return {p.name.split("_")[0]: out for p, out in zip(files, msd.analyze_many(signals, 16000))}
 
 
@@ -98,6 +98,10 @@ def test_bad_input_is_rejected(msd):
         msd.analyze(np.zeros((2, 16000), np.float32), 16000)
     with pytest.raises(ValueError, match="log-mel patches"):
         msd.run(np.zeros((1, 187, 40), np.float32))
+    from genrekit.musicnn.model import load
+
+    with pytest.raises(ValueError, match="187 frames"):
+        load("MTT_vgg").run(np.zeros((1, 64, 96), np.float32))  # vgg's flatten fixes the patch length
 
 
 def test_module_level_helpers(musicnn_dir):
@@ -108,3 +112,27 @@ def test_module_level_helpers(musicnn_dir):
     top = musicnn.tags(y, 16000, top_k=3, data_dir=musicnn_dir)
     assert len(top) == 3 and top[0][1] >= top[1][1] >= top[2][1]
     assert musicnn.load("MSD_musicnn", musicnn_dir) is musicnn.load("MSD_musicnn", musicnn_dir)
+
+
+def test_the_vgg_networks_tag_the_metal_example_as_metal(msd_vgg, examples_dir):
+    from genrekit.musicnn.model import load
+
+    y = load_audio(examples_dir / "metal_muldjord_armygeddon.ogg", 16000, offset=30.0, duration=30.0)
+    out = msd_vgg.analyze(y, 16000)
+    assert out.top_tags(1)[0][0] == "metal"
+    assert out.penultimate.shape == (len(out.starts), 256)
+    mtt = load("MTT_vgg").analyze(y, 16000)
+    assert {"metal", "rock", "guitar", "heavy", "loud"} & {t for t, _ in mtt.top_tags(3)}
+
+
+@pytest.mark.parametrize("model, width", [("MSD_musicnn", 753), ("MSD_vgg", 128)])
+def test_the_pooled_midend_is_returned_on_request(musicnn_dir, model, width):
+    from genrekit.musicnn.model import load
+
+    net = load(model, musicnn_dir)
+    y = np.random.default_rng(5).uniform(-0.3, 0.3, 16000 * 7).astype(np.float32)
+    out = net.analyze(y, 16000, midend=True)
+    assert out.midend.shape == (2, 2 * width)
+    assert np.all(out.midend[:, :width] >= out.midend[:, width:] - 1e-5)  # max over positions >= mean over them
+    assert net.analyze(y, 16000).midend is None
+    np.testing.assert_allclose(net.analyze(y, 16000, midend=True).taggram, net.analyze(y, 16000).taggram, atol=1e-6)

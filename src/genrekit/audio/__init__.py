@@ -1,8 +1,9 @@
 """Decode any common audio file into a mono float32 signal at one sample rate, safely.
 
 The package is split by job: :mod:`~genrekit.audio.decode` opens, probes and
-streams files; :mod:`~genrekit.audio.sniff` tells what a file's first bytes
-look like, for refusals that say what a file is; :mod:`~genrekit.audio.headers`
+streams files (through libsndfile, or :mod:`~genrekit.audio.pyav_decoder` for
+m4a/AAC, ALAC, WMA and mp4/webm/mkv audio); :mod:`~genrekit.audio.sniff` tells
+what a file's first bytes look like, which picks the decoder and words refusals; :mod:`~genrekit.audio.headers`
 reads the figures a WAV/AU header declares; :mod:`~genrekit.audio.signal`
 downmixes and resamples; :mod:`~genrekit.audio.windows` cuts signals and
 streams into analysis windows; :mod:`~genrekit.audio.files` finds audio in

@@ -1,13 +1,19 @@
 """Opening, probing and decoding audio files, block by block, with every failure typed.
 
 Decoding goes through libsndfile (``soundfile``: wav, flac, ogg/vorbis, opus,
-mp3, au/snd, aiff, ...), resampling through ``soxr`` at the quality librosa
-uses by default, and downmixing averages the channels, so ``load_audio(path)``
-gives the same samples as ``librosa.load(path)``.
+mp3, au/snd, aiff, ...) wherever it can read the file (it is what
+``librosa.load`` uses, and faster), and through PyAV (FFmpeg) for what it
+cannot: m4a/AAC, ALAC, WMA, the audio track of mp4/webm/mkv, raw AAC, AC-3,
+AMR, WavPack, TTA (:mod:`genrekit.audio.pyav_decoder`); the file's sniffed
+magic bytes choose, never its name. Resampling goes through ``soxr`` at the
+quality librosa uses by default, and downmixing averages the channels, so
+``load_audio(path)`` gives the same samples as ``librosa.load(path)`` for
+what libsndfile reads, and both decoders share one contract and one set of
+checks.
 
 Everything here assumes hostile input. A file is opened by genrekit itself
 (as an OS path, so names that are not valid UTF-8 work) and handed to
-libsndfile as a file descriptor; its header is checked against
+libsndfile as a file descriptor (to PyAV as a file object); its header is checked against
 :mod:`genrekit.audio.limits` before anything is allocated from it; decoding
 runs in blocks of bounded size, so memory does not grow with the file (a
 header claiming billions of frames allocates nothing); and every failure,
@@ -24,7 +30,7 @@ import stat
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator, Sequence
+from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -41,10 +47,12 @@ from genrekit.audio.limits import (
     MAX_WHOLE_FILE_SECONDS,
     MIN_SAMPLE_RATE,
     SPAN_MARGIN_SECONDS,
+    TRUNCATION_SLACK_SECONDS,
     TRUNCATION_TOLERANCE,
 )
+from genrekit.audio.pyav_decoder import PyAVSource, open_source
 from genrekit.audio.signal import StreamResampler, to_mono
-from genrekit.audio.sniff import SNIFF_BYTES, Sniffed, sniff
+from genrekit.audio.sniff import PYAV_KINDS, SNIFF_BYTES, Sniffed, sniff
 from genrekit.errors import (
     AudioError,
     AudioNotFoundError,
@@ -203,6 +211,7 @@ class _Opened:
     sf: "soundfile.SoundFile"
     info: AudioInfo
     frame_alignment: tuple[int, int] | None = None  # MPEG: (samples per frame, samples skipped at the start)
+    exact_length = True  # libsndfile's frame count is the header's own
 
     def close(self) -> None:
         try:
@@ -213,8 +222,20 @@ class _Opened:
             os.close(self.fd)
 
 
-def _open(path: Path) -> _Opened:
-    """Open, sniff, check and hand to libsndfile; every refusal typed and worded by genrekit."""
+@dataclass
+class _OpenedAV:
+    """An open, checked container whose audio stream PyAV decodes."""
+
+    source: PyAVSource
+    info: AudioInfo
+    exact_length: bool  # an MP4's sample count, not a rounded or estimated duration
+
+    def close(self) -> None:
+        self.source.close()
+
+
+def _open(path: Path) -> _Opened | _OpenedAV:
+    """Open, sniff, check and hand to libsndfile or PyAV; every refusal typed and worded by genrekit."""
     import soundfile as sf
 
     fd, size = _open_fd(path)
@@ -227,13 +248,22 @@ def _open(path: Path) -> _Opened:
             raise _unsupported_by_name(path, what, sniffed)
         if sniffed.refused:
             raise _not_audio(path, sniffed)
+        if sniffed.kind in PYAV_KINDS:
+            source = open_source(path, fd, sniffed)  # owns fd from here on
+    except BaseException:
+        os.close(fd)
+        raise
+    if sniffed.kind in PYAV_KINDS:
+        return _open_av(path, source)
+    try:
         _check_declared(path, read_declared_header(read_at), size)
         try:
             handle = sf.SoundFile(fd, closefd=False)
         except Exception as error:  # LibsndfileError, or anything soundfile's own checks raise
             raise _refusal(path, sniffed, error) from error
         try:
-            info = _checked_info(path, handle)
+            info = _checked_info(path, int(handle.samplerate), int(handle.channels), int(handle.frames),
+                                 str(handle.format), str(handle.subtype))
         except BaseException:
             handle.close()
             raise
@@ -259,9 +289,21 @@ def _refusal(path: Path, sniffed: Sniffed, error: Exception) -> AudioError:
     return CorruptAudioError(path, f"{sniffed.description}, but its header could not be read (libsndfile: {text})")
 
 
-def _checked_info(path: Path, handle: "soundfile.SoundFile") -> AudioInfo:
-    rate, channels, frames = int(handle.samplerate), int(handle.channels), int(handle.frames)
-    _check_rate_and_channels(path, rate, channels)
+def _open_av(path: Path, source: PyAVSource) -> _OpenedAV:
+    facts = source.facts
+    try:
+        info = _checked_info(path, facts.sample_rate, facts.channels, facts.frames, facts.format, facts.codec,
+                             header=f"{facts.format} {facts.codec}")
+    except BaseException:
+        source.close()
+        raise
+    return _OpenedAV(source, info, facts.exact)
+
+
+def _checked_info(path: Path, rate: int, channels: int, frames: int, format: str, subtype: str,
+                  header: str = "") -> AudioInfo:
+    """The checked :class:`AudioInfo` of what a decoder reports; ``header`` names it in a refusal."""
+    _check_rate_and_channels(path, rate, channels, header)
     if frames < 0 or frames >= _UNKNOWN_FRAMES:
         frames = -1
     duration = frames / rate if frames >= 0 else -1.0
@@ -271,7 +313,7 @@ def _checked_info(path: Path, handle: "soundfile.SoundFile") -> AudioInfo:
             f"the header announces {frames} frames, {duration / 3600:.1f} h at {rate} Hz; genrekit reads at most "
             f"{MAX_DECLARED_SECONDS / 3600:g} h, so the header is corrupt",
         )
-    return AudioInfo(path, rate, channels, frames, duration, str(handle.format), str(handle.subtype))
+    return AudioInfo(path, rate, channels, frames, duration, format, subtype)
 
 
 def probe(path: str | bytes | os.PathLike[str]) -> AudioInfo:
@@ -336,7 +378,10 @@ def stream_audio(
 def _stream(path: Path, sr: int, offset: float, duration: float | None, block_seconds: float) -> Iterator[np.ndarray]:
     opened = _open(path)
     try:
-        yield from _decode(path, opened, sr, offset, duration, block_seconds)
+        if isinstance(opened, _OpenedAV):
+            yield from _decode_av(path, opened, sr, offset, duration, block_seconds)
+        else:
+            yield from _decode(path, opened, sr, offset, duration, block_seconds)
     finally:
         opened.close()
 
@@ -373,6 +418,56 @@ def _read_past(f: "soundfile.SoundFile", frames: int, block: int) -> int:
     return done
 
 
+@dataclass
+class _Tally:
+    """What a decode has read and given so far: native frames in, output samples out, and where it is."""
+
+    offset: float
+    native_sr: int
+    decoded: int = 0
+    yielded: int = 0
+
+    @property
+    def position(self) -> float:
+        return self.offset + self.decoded / self.native_sr
+
+
+def _mono_resampled(path: Path, blocks: Iterable[np.ndarray], sr: int, tally: _Tally) -> Iterator[np.ndarray]:
+    """Checked, downmixed and resampled output of a decoder's native ``blocks``, counted in ``tally``.
+
+    The one block loop of both decoders (libsndfile and PyAV), so they check,
+    downmix and resample alike.
+    """
+    resampler = StreamResampler(tally.native_sr, sr)
+    for frames in blocks:
+        _check_block(path, frames, tally.position)
+        tally.decoded += len(frames)
+        out = resampler.push(np.ascontiguousarray(to_mono(frames), dtype=np.float32))
+        del frames
+        if len(out):
+            tally.yielded += len(out)
+            yield out
+    if tally.decoded:
+        tail = resampler.flush()
+        if len(tail):
+            tally.yielded += len(tail)
+            yield tail
+
+
+def _sndfile_blocks(f: "soundfile.SoundFile", first: int, block: int, wanted: int) -> Iterator[np.ndarray]:
+    """libsndfile's frames from where ``f`` stands: a first read of ``first`` frames, then ``block`` at a time."""
+    decoded = 0
+    while wanted < 0 or decoded < wanted:
+        count = first if decoded == 0 else block
+        if wanted >= 0:
+            count = min(count, wanted - decoded)
+        frames = f.read(count, dtype="float32", always_2d=True)
+        if len(frames) == 0:
+            break
+        decoded += len(frames)
+        yield frames
+
+
 def _decode(path: Path, opened: _Opened, sr: int, offset: float, duration: float | None,
             block_seconds: float) -> Iterator[np.ndarray]:
     f, info = opened.sf, opened.info
@@ -383,49 +478,54 @@ def _decode(path: Path, opened: _Opened, sr: int, offset: float, duration: float
     block = _block_frames(block_seconds, native_sr, info.channels)
     per_frame, skipped = opened.frame_alignment or (1, 0)
     block = max(per_frame, block // per_frame * per_frame)
-    decoded = 0
-    yielded = 0
-    position = offset
+    tally = _Tally(offset, native_sr)
     try:
         if start > 0:
             if f.seekable() and info.frames >= 0:
                 f.seek(min(start, info.frames))
             else:
                 skipped = _read_past(f, start, block)
-        resampler = StreamResampler(native_sr, sr)
         # the first read ends where an MPEG frame does: libsndfile's MP3 reader damages what follows a read
         # that ends inside a frame; every other format has per_frame 1
         first = ((-(skipped + f.tell())) % per_frame if per_frame > 1 else 0) or block
-        while wanted < 0 or decoded < wanted:
-            count = (first if decoded == 0 else block) if wanted < 0 else min(first if decoded == 0 else block,
-                                                                           wanted - decoded)
-            frames = f.read(count, dtype="float32", always_2d=True)
-            if len(frames) == 0:
-                break
-            _check_block(path, frames, position)
-            decoded += len(frames)
-            position = offset + decoded / native_sr
-            out = resampler.push(np.ascontiguousarray(to_mono(frames), dtype=np.float32))
-            del frames
-            if len(out):
-                yielded += len(out)
-                yield out
-        if decoded:
-            tail = resampler.flush()
-            if len(tail):
-                yielded += len(tail)
-                yield tail
+        yield from _mono_resampled(path, _sndfile_blocks(f, first, block, wanted), sr, tally)
     except AudioError:
         raise
     except Exception as error:  # libsndfile, soxr or numpy failing on a damaged stream
-        raise _decoder_error(path, error, position) from error
+        raise _decoder_error(path, error, tally.position) from error
+    _check_decoded(path, offset, tally.decoded, tally.yielded, native_sr, sr, declared, wanted)
 
+
+def _decode_av(path: Path, opened: _OpenedAV, sr: int, offset: float, duration: float | None,
+               block_seconds: float) -> Iterator[np.ndarray]:
+    """:func:`_decode` for a container PyAV reads: the same checks, downmix and resampler."""
+    info = opened.info
+    native_sr = info.sample_rate
+    start = int(round(offset * native_sr))
+    declared = max(info.frames - start, 0) if info.frames > 0 else -1
+    wanted = -1 if duration is None else int(round(duration * native_sr))
+    block = _block_frames(block_seconds, native_sr, info.channels)
+    tally = _Tally(offset, native_sr)
+    try:
+        blocks = opened.source.read(start, start + wanted if wanted >= 0 else None, block)
+        yield from _mono_resampled(path, blocks, sr, tally)
+    except AudioError:
+        raise
+    except Exception as error:  # soxr or numpy failing on a damaged stream (FFmpeg's own errors come typed)
+        raise _decoder_error(path, error, tally.position) from error
+    slack = int(TRUNCATION_SLACK_SECONDS * native_sr)  # a container's length counts codec delay and padding
+    _check_decoded(path, offset, tally.decoded, tally.yielded, native_sr, sr, declared, wanted, slack)
+
+
+def _check_decoded(path: Path, offset: float, decoded: int, yielded: int, native_sr: int, sr: int, declared: int,
+                   wanted: int, slack: int = 0) -> None:
+    """Refuse a stream that gave nothing, or fewer frames than its header announces (less ``slack`` frames)."""
     if decoded == 0:
         raise EmptyAudioError(path, "the file decodes to 0 samples" if offset == 0 else f"nothing after {offset} s")
     if yielded == 0:
         raise EmptyAudioError(path, f"{decoded} frames at {native_sr} Hz give no samples at {sr} Hz")
     expected = declared if wanted < 0 else min(wanted, declared) if declared >= 0 else wanted
-    if expected > 0 and decoded < TRUNCATION_TOLERANCE * expected:
+    if expected > 0 and decoded < TRUNCATION_TOLERANCE * expected - slack:
         raise CorruptAudioError(
             path, f"decoded {decoded} of {expected} frames the header announces; the file is truncated or damaged"
         )
@@ -462,8 +562,9 @@ def read_spans(
 ) -> Iterator[tuple[float, np.ndarray]]:
     """Decode just the ``(start_seconds, length_seconds)`` spans of ``path``: ``(start_seconds, samples)`` each.
 
-    Each span is sought to (libsndfile seeks in wav, flac, ogg, mp3, ...),
-    read with ``margin`` seconds either side, downmixed, checked and
+    Each span is sought to (libsndfile seeks in wav, flac, ogg, mp3, ...;
+    PyAV in MP4/M4A, and decodes other containers forward from where it is,
+    starting over only for a span before the last), read with ``margin`` seconds either side, downmixed, checked and
     resampled alone, then trimmed, so its samples are those of
     ``load_audio(path, sr)[round(start * sr):][:round(length * sr)]`` up to
     the resampler's edge effects, which the margin keeps out (see
@@ -490,7 +591,7 @@ def _read_spans(path: Path, sr: int, spans: list[tuple[float, float]], margin: f
     opened = _open(path)
     try:
         for start, length in spans:
-            if not opened.sf.seekable():  # read from the start, skipping, on a fresh handle
+            if isinstance(opened, _Opened) and not opened.sf.seekable():  # from the start, on a fresh handle
                 opened.close()
                 opened = _open(path)
             yield _read_span(path, opened, sr, start, length, margin)
@@ -498,7 +599,7 @@ def _read_spans(path: Path, sr: int, spans: list[tuple[float, float]], margin: f
         opened.close()
 
 
-def _read_span(path: Path, opened: _Opened, sr: int, start: float, length: float,
+def _read_span(path: Path, opened: _Opened | _OpenedAV, sr: int, start: float, length: float,
                margin: float) -> tuple[float, np.ndarray]:
     info = opened.info
     native = info.sample_rate
@@ -508,14 +609,17 @@ def _read_span(path: Path, opened: _Opened, sr: int, start: float, length: float
     lo = max(first_out * native // sr - pad, 0) // grid * grid
     lo_out = lo * sr // native  # exact: lo is on the shared grid, so the resampled span starts on the file's grid
     hi = -(-(first_out + n_out) * native // sr) + pad + 1
-    if info.frames >= 0:
+    if info.frames >= 0 and opened.exact_length:
         lo, hi = min(lo, info.frames), min(hi, info.frames)
     if lo >= hi:
         return first_out / sr, np.zeros(0, np.float32)
     # seeking in an MP3 makes libmpg123 decode frames before the target without their bit reservoir, and it
     # prints an error for each on the process's stderr though the samples it returns are right; keep it quiet
-    with _quiet_stderr() if info.format == "MP3" else contextlib.nullcontext():
-        y = _read_native(path, opened, sr, lo, hi)
+    if isinstance(opened, _OpenedAV):
+        y = _read_native_av(path, opened, sr, lo, hi)
+    else:
+        with _quiet_stderr() if info.format == "MP3" else contextlib.nullcontext():
+            y = _read_native(path, opened, sr, lo, hi)
     skip = first_out - lo_out
     return first_out / sr, np.ascontiguousarray(y[skip:skip + n_out], dtype=np.float32)
 
@@ -565,6 +669,30 @@ def _read_native(path: Path, opened: _Opened, sr: int, lo: int, hi: int) -> np.n
     return np.concatenate(parts) if len(parts) > 1 else parts[0]
 
 
+def _read_native_av(path: Path, opened: _OpenedAV, sr: int, lo: int, hi: int) -> np.ndarray:
+    """:func:`_read_native` for a container PyAV reads (which seeks, or decodes forward, and trims exactly)."""
+    native = opened.info.sample_rate
+    block = _block_frames(BLOCK_SECONDS, native, opened.info.channels)
+    position = lo / native
+    parts: list[np.ndarray] = []
+    try:
+        resampler = StreamResampler(native, sr)
+        for frames in opened.source.read(lo, hi, block):
+            _check_block(path, frames, position)
+            position += len(frames) / native
+            parts.append(resampler.push(np.ascontiguousarray(to_mono(frames), dtype=np.float32)))
+            del frames
+        if parts:
+            parts.append(resampler.flush())
+    except AudioError:
+        raise
+    except Exception as error:  # soxr or numpy failing on a damaged stream (FFmpeg's own errors come typed)
+        raise _decoder_error(path, error, position) from error
+    if not parts:
+        return np.zeros(0, np.float32)
+    return np.concatenate(parts) if len(parts) > 1 else parts[0]
+
+
 @contextlib.contextmanager
 def _quiet_stderr() -> Iterator[None]:
     """Send file descriptor 2 to the null device for the duration (what C libraries print there is lost)."""
@@ -597,7 +725,7 @@ def load_audio(
 
     Parameters
     ----------
-    path : audio file in any format libsndfile reads.
+    path : audio file in any format libsndfile or PyAV reads (see :mod:`genrekit.audio.decode`).
     sr : target sample rate in Hz; ``None`` is not accepted: genrekit always
         works at a known rate.
     offset : seconds to skip at the start.

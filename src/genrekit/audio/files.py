@@ -1,6 +1,6 @@
 """Which files are audio, and finding them in folders.
 
-A folder search must neither skip audio genrekit cannot decode yet (an m4a
+A folder search must neither skip audio genrekit cannot decode (an ape file
 silently left out of a batch is a wrong answer nobody sees: it is returned
 and then refused with a clear error) nor stop at what a file system can throw
 at it: names that are not valid UTF-8, folders it may not read, symlink loops.
@@ -12,36 +12,23 @@ import os
 from pathlib import Path
 from typing import Iterable
 
-AUDIO_EXTENSIONS = frozenset(
-    {".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".au", ".snd", ".aif", ".aiff", ".aifc", ".w64", ".caf"}
-)
+AUDIO_EXTENSIONS = frozenset({
+    # libsndfile
+    ".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".mp2", ".au", ".snd", ".aif", ".aiff", ".aifc",
+    ".w64", ".caf",
+    # PyAV (FFmpeg): the audio track of MP4, Matroska/WebM and ASF containers, and raw AAC, AC-3, AMR, WavPack, TTA
+    ".m4a", ".m4b", ".m4r", ".mp4", ".3gp", ".alac", ".aac", ".wma", ".asf", ".webm", ".mkv", ".mka", ".ac3",
+    ".eac3", ".amr", ".wv", ".tta",
+})
 """File name endings treated as audio when a folder is searched."""
 
 UNSUPPORTED_FORMATS: dict[str, str] = {
-    ".m4a": "m4a (AAC/ALAC in an MP4 container)",
-    ".m4b": "m4b (an MP4 audiobook: AAC in an MP4 container)",
-    ".m4p": "m4p (protected AAC in an MP4 container)",
-    ".m4r": "m4r (an MP4 ringtone: AAC in an MP4 container)",
-    ".mp4": "mp4 (an MP4 container)",
-    ".aac": "aac (raw AAC audio)",
-    ".alac": "alac (Apple Lossless audio)",
-    ".3gp": "3gp (a 3GPP container)",
-    ".wma": "wma (Windows Media Audio in an ASF container)",
-    ".asf": "asf (an ASF container)",
-    ".webm": "webm (a WebM container)",
-    ".mkv": "mkv (a Matroska container)",
-    ".mka": "mka (Matroska audio)",
+    ".m4p": "m4p (AAC protected by Apple's DRM)",
     ".ape": "ape (Monkey's Audio)",
-    ".wv": "wv (WavPack)",
-    ".amr": "amr (AMR speech audio)",
-    ".ac3": "ac3 (Dolby Digital)",
-    ".eac3": "eac3 (Dolby Digital Plus)",
     ".dts": "dts (DTS audio)",
     ".mpc": "mpc (Musepack)",
-    ".tta": "tta (True Audio)",
     ".spx": "spx (Ogg Speex)",
     ".ra": "ra (RealAudio)",
-    ".mp2": "mp2 (MPEG layer II audio)",
 }
 """Audio file endings genrekit finds in folders but cannot decode yet, with what each is."""
 
@@ -55,12 +42,12 @@ def is_audio_file(path: Path) -> bool:
 
 
 def is_unsupported_audio_file(path: Path) -> bool:
-    """Whether ``path`` is named as audio in a format genrekit cannot decode yet (m4a, wma, ...)."""
+    """Whether ``path`` is named as audio in a format genrekit cannot decode (ape, m4p, ...)."""
     return path.suffix.lower() in UNSUPPORTED_EXTENSIONS and not path.name.startswith(".")
 
 
 def unsupported_format(path: Path) -> str | None:
-    """What an unsupported audio ending stands for, e.g. ``"m4a (AAC/ALAC in an MP4 container)"``."""
+    """What an unsupported audio ending stands for, e.g. ``"ape (Monkey's Audio)"``."""
     return UNSUPPORTED_FORMATS.get(Path(path).suffix.lower())
 
 

@@ -46,6 +46,10 @@ would overflow the features' power spectra into infinities."""
 TRUNCATION_TOLERANCE = 0.99
 """A stream delivering less than this share of what its header announces is truncated or damaged."""
 
+TRUNCATION_SLACK_SECONDS = 0.1
+"""Allowed beyond :data:`TRUNCATION_TOLERANCE` for a container PyAV decodes, whose declared length counts its
+codec's delay and padding (WMA decodes 2048 samples, 46 ms at 44.1 kHz, short of what its ASF header says)."""
+
 __all__ = [
     "BLOCK_SECONDS",
     "MAX_AMPLITUDE",
@@ -58,5 +62,6 @@ __all__ = [
     "MIN_SAMPLE_RATE",
     "MIN_WHOLE_FILE_SECONDS",
     "SPAN_MARGIN_SECONDS",
+    "TRUNCATION_SLACK_SECONDS",
     "TRUNCATION_TOLERANCE",
 ]

@@ -3,10 +3,11 @@
 libsndfile answers a file it cannot read with "Format not recognised" or,
 worse, "File does not exist or is not a regular file (possibly a pipe?)".
 Looking at the magic bytes ourselves lets genrekit say "looks like a PNG
-image" or "looks like an MP4/M4A container", refuse containers it cannot
-decode before libsndfile guesses at them (an m4a named ``.mp3`` could
-otherwise be scanned for stray MPEG sync words), and tell formats it reads
-from everything else. Pure functions of bytes: no file access here.
+image", send the containers libsndfile cannot read (MP4/M4A, Matroska/WebM,
+ASF/WMA, raw AAC, AC-3, AMR, WavPack, TTA: :data:`PYAV_KINDS`) to PyAV
+before libsndfile guesses at them (an m4a named ``.mp3`` could otherwise be
+scanned for stray MPEG sync words), refuse formats neither decodes, and tell
+audio from everything else. Pure functions of bytes: no file access here.
 """
 
 from __future__ import annotations
@@ -57,7 +58,10 @@ def _other(kind: str, description: str) -> Sniffed:
 
 UNKNOWN = Sniffed("unknown", "unrecognised binary data", "unknown")
 
-MP4 = _unsupported("mp4", "an MP4/M4A container: AAC or ALAC audio, not supported yet")
+MP4 = _audio("mp4", "an MP4/M4A container")
+
+PYAV_KINDS = frozenset({"mp4", "matroska", "asf", "aac", "ac3", "eac3", "amr", "wavpack", "tta"})
+"""Sniffed kinds decoded through PyAV (FFmpeg) rather than libsndfile, which cannot read them."""
 
 # (magic at offset 0, result): checked in order, longest and most specific first.
 _MAGIC: tuple[tuple[bytes, Sniffed], ...] = (
@@ -70,12 +74,13 @@ _MAGIC: tuple[tuple[bytes, Sniffed], ...] = (
     (b"riff\x2e\x91\xcf\x11", _audio("w64", "a Wave64 file")),
     (b"NIST_1A", _audio("nist", "a NIST SPHERE file")),
     (b"Creative Voice File", _audio("voc", "a VOC file")),
-    (b"\x1a\x45\xdf\xa3", _unsupported("matroska", "a Matroska/WebM container, not supported yet")),
-    (b"\x30\x26\xb2\x75\x8e\x66\xcf\x11", _unsupported("asf", "an ASF container (WMA/WMV), not supported yet")),
+    (b"\x1a\x45\xdf\xa3", _audio("matroska", "a Matroska/WebM container")),
+    (b"\x30\x26\xb2\x75\x8e\x66\xcf\x11", _audio("asf", "an ASF container (WMA/WMV)")),
     (b"MAC ", _unsupported("ape", "Monkey's Audio (APE), not supported")),
-    (b"wvpk", _unsupported("wavpack", "WavPack audio, not supported")),
-    (b"#!AMR", _unsupported("amr", "AMR speech audio, not supported")),
-    (b"ADIF", _unsupported("aac", "raw AAC (ADIF) audio, not supported yet")),
+    (b"wvpk", _audio("wavpack", "a WavPack file")),
+    (b"TTA1", _audio("tta", "a True Audio (TTA) file")),
+    (b"#!AMR", _audio("amr", "an AMR speech file")),
+    (b"ADIF", _unsupported("adif", "raw AAC (ADIF) audio, not supported")),
     (b".RMF", _unsupported("realmedia", "a RealMedia file, not supported")),
     (b"MThd", _other("midi", "a MIDI file (notes, not recorded audio)")),
     (b"\x89PNG\r\n\x1a\n", _other("png", "a PNG image")),
@@ -141,14 +146,31 @@ def _ogg(head: bytes) -> Sniffed:
     return _audio("ogg", "an Ogg file")
 
 
+ADTS = _audio("aac", "raw AAC (ADTS) audio")
+
+
+def _dolby(head: bytes) -> Sniffed:
+    """AC-3 or E-AC-3 by the bitstream id after the sync word (FFmpeg has one demuxer for each)."""
+    bsid = head[5] >> 3 if len(head) > 5 else 0
+    if bsid > 10:
+        return _audio("eac3", "E-AC-3 (Dolby Digital Plus) audio")
+    return _audio("ac3", "AC-3 (Dolby Digital) audio")
+
+
+_QUICKTIME_FIRST_BOXES = (b"moov", b"mdat", b"wide", b"free", b"skip")  # files older than the ftyp box
+
+
 def _mp4(head: bytes) -> Sniffed | None:
+    first_box = int.from_bytes(head[:4], "big")  # 0: to the end of the file, 1: a 64-bit size follows
+    if len(head) >= 8 and head[4:8] in _QUICKTIME_FIRST_BOXES and (first_box in (0, 1) or first_box >= 8):
+        return _audio("mp4", "a QuickTime container")
     if len(head) < 12 or head[4:8] != b"ftyp":
         return None
     size = int.from_bytes(head[:4], "big")
     if not 8 <= size <= 4096:
         return None
     if head[8:12] == b"qt  ":
-        return _unsupported("mp4", "a QuickTime container, not supported yet")
+        return _audio("mp4", "a QuickTime container")
     return MP4
 
 
@@ -264,7 +286,7 @@ def sniff(head: bytes, read_at: Callable[[int, int], bytes] | None = None) -> Sn
         if find_mpeg_frames(after) is not None:
             return _audio("mp3", "an MP3 file")
         if _is_adts(after):
-            return _unsupported("aac", "raw AAC (ADTS) audio, not supported yet")
+            return ADTS
         return _other("id3", "an ID3 tag with no MPEG audio frames after it")
     if head[:2] in (b"\xfe\xff", b"\xff\xfe") and len(head) >= 4:
         try:
@@ -274,11 +296,11 @@ def sniff(head: bytes, read_at: Callable[[int, int], bytes] | None = None) -> Sn
         if text and all(c.isprintable() or c in "\t\r\n" for c in text[1:]):
             return _other("text", "text")
     if _is_adts(head):
-        return _unsupported("aac", "raw AAC (ADTS) audio, not supported yet")
+        return ADTS
     if mpeg_frame_length(head[:4]):
         return _audio("mp3", "MPEG audio")
     if head[:2] == b"\x0b\x77":
-        return _unsupported("ac3", "AC-3 (Dolby Digital) audio, not supported")
+        return _dolby(head)
     if head[:2] == b"MZ":
         return _other("exe", "a Windows program")
     if _looks_like_text(head[:SNIFF_BYTES]):
@@ -292,7 +314,9 @@ def looks_like(head: bytes, read_at: Callable[[int, int], bytes] | None = None) 
 
 
 __all__ = [
+    "ADTS",
     "MP4",
+    "PYAV_KINDS",
     "SNIFF_BYTES",
     "UNKNOWN",
     "Sniffed",

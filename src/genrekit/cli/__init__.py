@@ -18,6 +18,9 @@ from genrekit.cli import (  # noqa: F401  (importing a command module registers 
     features_cmd,
     models_cmd,
     predict_cmd,
+    scan_cmd,
+    serve_cmd,
+    tag_cmd,
     tags_cmd,
     train_cmd,
 )

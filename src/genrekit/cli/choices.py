@@ -84,10 +84,12 @@ class Layout(str, Enum):
 
 
 class TagModel(str, Enum):
-    """The pretrained musicnn taggers (``genrekit.musicnn.paths.MODELS``)."""
+    """The pretrained musicnn-family taggers (``genrekit.musicnn.paths.MODELS``), shipped in the package."""
 
     MSD_musicnn = "MSD_musicnn"
     MTT_musicnn = "MTT_musicnn"
+    MSD_vgg = "MSD_vgg"
+    MTT_vgg = "MTT_vgg"
 
 
 class Installable(str, Enum):

@@ -11,6 +11,7 @@ from typing import Annotated, Optional
 import typer
 
 from genrekit.cli.app import app
+from genrekit.cli.dask_options import DaskOption, PathMapOption, dask_client
 from genrekit.cli.choices import Layout
 from genrekit.cli.feature_sets import feature_set_or_fail
 from genrekit.cli.output import EXIT_INTERRUPTED, console, error_console, esc, exit_code_for, usage_error
@@ -97,6 +98,8 @@ def features(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary instead of text.")] = False,
     list_sets: Annotated[bool, typer.Option("--list", help="List the feature sets and their columns, then exit.")] = False,
+    dask: DaskOption = None,
+    dask_path_map: PathMapOption = None,
 ) -> None:
     """Compute a feature table: one row per window, with path, label, split, group, start, end and features."""
     if list_sets:
@@ -127,7 +130,7 @@ def features(
 
     bar = progress_bar(quiet)
     try:
-        with bar:
+        with dask_client(dask, dask_path_map, jobs, [r.path for r in records]) as (client, path_map), bar:
             task = bar.add_task(esc(fs.name), total=len({r.path for r in records}))
             result = build_feature_table(
                 records,
@@ -138,6 +141,8 @@ def features(
                 use_cache=not no_cache,
                 jobs=jobs,
                 progress=lambda p: bar.update(task, completed=p.done),
+                client=client,
+                path_map=path_map,
             )
     except KeyboardInterrupt:
         error_console.print("Interrupted: finished files are cached; run the same command again to resume.",

@@ -10,6 +10,7 @@ import typer
 
 from genrekit.cli.app import app
 from genrekit.cli.choices import Coverage
+from genrekit.cli.dask_options import DaskOption, PathMapOption, dask_client
 from genrekit.cli.output import (
     audio_files_or_fail,
     console,
@@ -52,6 +53,8 @@ def predict(
                                          "verdict; see docs/results.md); full: every window. Default: fast, or "
                                          "full with --timeline.")
     ] = None,
+    dask: DaskOption = None,
+    dask_path_map: PathMapOption = None,
 ) -> None:
     """Classify each file: the track's genre, its probabilities, and a timeline over windows.
 
@@ -63,11 +66,20 @@ def predict(
     from genrekit.errors import GenrekitError
 
     files = audio_files_or_fail(paths)
-    try:
-        mode = coverage or (Coverage.full if timeline else Coverage.fast)
-        results = classify_files(files, model, jobs=jobs, coverage=mode.value)  # loads the model now: a bad one is a usage error
-    except GenrekitError as error:
-        raise usage_error(str(error)) from None
+    with dask_client(dask, dask_path_map, jobs, files) as (client, path_map):
+        try:
+            mode = coverage or (Coverage.full if timeline else Coverage.fast)
+            # loads the model now: a bad one is a usage error
+            results = classify_files(files, model, jobs=jobs, coverage=mode.value, client=client, path_map=path_map)
+        except GenrekitError as error:
+            raise usage_error(str(error)) from None
+        failures = _print_results(results, files, as_json=as_json, quiet=quiet, top_k=top_k, timeline=timeline)
+    raise typer.Exit(exit_code_for(failures))
+
+
+def _print_results(results: Any, files: list[Any], *, as_json: bool, quiet: bool, top_k: int, timeline: bool) -> int:
+    """Print each result as it arrives (table rows or JSON lines, a progress bar); returns the failures."""
+    from genrekit.errors import GenrekitError
 
     failures = 0
     # the bar goes to stderr; JSON lines to a pipe are for a program, which wants no bar
@@ -89,7 +101,7 @@ def predict(
             bar.advance(task)
     if not quiet and not as_json and failures:
         error_console.print(f"{failures} of {len(files)} files failed")
-    raise typer.Exit(exit_code_for(failures))
+    return failures
 
 
 def _row_console(bar: Any) -> "Console":

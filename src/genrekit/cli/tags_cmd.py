@@ -55,7 +55,8 @@ def tags(
         TagModel,
         typer.Option(
             "--model", "-m",
-            help="MSD_musicnn (Last.fm tags: genres, moods, eras, instruments) or MTT_musicnn (MagnaTagATune).",
+            help="MSD_musicnn (Last.fm tags: genres, moods, eras, instruments), MTT_musicnn (MagnaTagATune), "
+                 "or musicnn's vgg baselines on the same tags, MSD_vgg and MTT_vgg.",
         ),
     ] = TagModel.MSD_musicnn,
     top_k: Annotated[
@@ -75,14 +76,15 @@ def tags(
     data_dir: Annotated[
         Optional[Path],
         typer.Option("--data-dir",
-                     help="Folder of the converted weights (default: where `genrekit models install musicnn` puts them)."),
+                     help="Folder of the networks (default: `genrekit models install musicnn`'s folder if it holds "
+                          "them, else those shipped with genrekit)."),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but the results.")] = False,
 ) -> None:
     """Tag each file with musicnn (Pons & Serra 2019), pretrained on the Million Song Dataset or MagnaTagATune.
 
-    Scores are sigmoid outputs (0-1, tags are not exclusive), averaged over
-    3-second patches. A file that cannot be read gives an error (a JSON line
+    The networks ship with genrekit: nothing to install. Scores are sigmoid
+    outputs (0-1, tags are not exclusive), averaged over 3-second patches. A file that cannot be read gives an error (a JSON line
     with "error" under --json); the others are still tagged, and the exit code is 1.
     """
     # deferred: keeps CLI start-up fast

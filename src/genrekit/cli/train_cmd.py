@@ -2,7 +2,10 @@
 
 The options build the typed config the Python API takes (see
 :mod:`genrekit.cli.train_config`), so ``genrekit train`` and
-``genrekit.training.train`` share every default.
+``genrekit.training.train`` share every default. ``--labels-from-tags``
+reads the collection from a music library's own genre and artist tags
+(:mod:`genrekit.library.taxonomy`), prints how it read them, and trains on
+musicnn embeddings unless ``--set`` names other features.
 """
 
 import json
@@ -13,10 +16,10 @@ from typing import Annotated, Any, Optional
 import typer
 
 from genrekit.cli.app import app
-from genrekit.cli.choices import Aggregation, FineTune, Init, ModelKind, StopOn
+from genrekit.cli.choices import CLASSIC_KINDS, Aggregation, FineTune, Init, ModelKind, StopOn
 from genrekit.cli.feature_sets import NO_HPSS_OPTIONS, feature_set_or_fail
-from genrekit.cli.output import card_dict, console, esc, report_skipped, usage_error
-from genrekit.cli.progress import cnn_progress, store_progress
+from genrekit.cli.output import card_dict, console, error_console, esc, plain, report_skipped, usage_error
+from genrekit.cli.progress import cnn_progress, progress_bar, store_progress
 from genrekit.cli.train_config import build_config, default_of, given_fields
 from genrekit.models.cnn import TORCH_HINT
 
@@ -26,7 +29,8 @@ def train(
     ctx: typer.Context,
     source: Annotated[
         Path,
-        typer.Argument(help="Labelled collection: GTZAN folder, folder per genre, or CSV manifest.", metavar="SOURCE"),
+        typer.Argument(help="Labelled collection: GTZAN folder, folder per genre, or CSV manifest; with "
+                            "--labels-from-tags, a music library (folder).", metavar="SOURCE"),
     ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Model file to write.")] = Path("model.genre"),
     model: Annotated[
@@ -35,7 +39,8 @@ def train(
                                      "ensemble of model files."),
     ] = ModelKind.svm,
     feature_set: Annotated[
-        Optional[str], typer.Option("--set", "-s", help="Feature set (default: default; see `genrekit features --list`).")
+        Optional[str], typer.Option("--set", "-s", help="Feature set (default: default; musicnn with "
+                                                     "--labels-from-tags; see `genrekit features --list`).")
     ] = None,
     window: Annotated[
         Optional[float],
@@ -87,6 +92,17 @@ def train(
         Optional[list[Path]],
         typer.Option("--members", help="ensemble: the model files to combine (--members A.genre B.genre ...)."),
     ] = None,
+    labels_from_tags: Annotated[
+        bool,
+        typer.Option("--labels-from-tags", help="SOURCE is a music library: learn the genres its people tagged "
+                                                "(spellings merged; genrekit's own tags left out), validating on "
+                                                "artists the model did not train on."),
+    ] = False,
+    min_artists: Annotated[
+        Optional[int],
+        typer.Option("--min-artists", min=1, help="--labels-from-tags: leave out genres with fewer artists "
+                                                  "(default 3)."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the model card as JSON.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
@@ -102,6 +118,12 @@ def train(
         raise usage_error("a cnn's window is its input patch (3 s); set the prediction hop with --hop")
     if fine_tune is not None and (kind is not ModelKind.cnn or (_value(init) or default_of(kind, "init")) != "musicnn"):
         raise usage_error("--fine-tune is for --model cnn --init musicnn")
+    if min_artists is not None and not labels_from_tags:
+        raise usage_error("--min-artists is for --labels-from-tags")
+    if labels_from_tags and feature_set is None and kind in CLASSIC_KINDS:
+        from genrekit.library.taxonomy import TAGS_FEATURE_SET  # deferred: keeps CLI start-up fast
+
+        feature_set = TAGS_FEATURE_SET
     member_files = [*(members or []), *(Path(a) for a in ctx.args)]
     if no_hpss and kind not in (ModelKind.cnn, ModelKind.ensemble):
         feature_set_or_fail(feature_set or default_of(kind, "feature_set"), no_hpss=True)
@@ -127,8 +149,19 @@ def train(
     else:
         progress_cm = store_progress("features", quiet=quiet or as_json)
     try:
-        with progress_cm as progress:
-            result = run_train(source, out, kind.value, config, cache_dir=cache_dir, jobs=jobs, progress=progress)
+        if labels_from_tags:
+            from genrekit.library.taxonomy import train_from_tags  # deferred: keeps CLI start-up fast
+
+            taxonomy = _read_taxonomy(source, min_artists, seed, quiet=quiet or as_json)
+            if not as_json:
+                _print_taxonomy(taxonomy)
+            with progress_cm as progress:
+                result = train_from_tags(taxonomy, out, kind.value, config, library=source, cache_dir=cache_dir,
+                                         jobs=jobs, progress=progress)
+        else:
+            with progress_cm as progress:
+                result = run_train(source, out, kind.value, config, cache_dir=cache_dir, jobs=jobs,
+                                   progress=progress)
     except GenrekitError as error:
         raise usage_error(str(error)) from None
 
@@ -138,6 +171,43 @@ def train(
         return
     report_skipped(result.failures)
     _print_summary(result, card, kind, config)
+
+
+def _read_taxonomy(library: Path, min_artists: int | None, seed: int | None, *, quiet: bool) -> Any:
+    """The library's taxonomy, read with a progress bar over its files' tags."""
+    from genrekit.library.taxonomy import DEFAULT_MIN_ARTISTS, library_taxonomy  # deferred: CLI start-up
+
+    bar = progress_bar(quiet)
+    with bar:
+        task = bar.add_task("reading tags", total=None)
+        return library_taxonomy(library, min_artists=DEFAULT_MIN_ARTISTS if min_artists is None else min_artists,
+                                seed=0 if seed is None else seed,
+                                progress=lambda done, total: bar.update(task, completed=done, total=total))
+
+
+def _print_taxonomy(taxonomy: Any) -> None:
+    """How the tags were read: the labels, the spellings merged, the genres dropped, the files left out."""
+    from rich.text import Text  # deferred: keeps CLI start-up fast
+
+    summary = taxonomy.to_dict()
+    console.print(f"labels from tags: {len(taxonomy.records)} files in {len(taxonomy.labels)} genres, "
+                  f"{summary['splits']['train']['artists']} artists to train on, "
+                  f"{summary['splits']['valid']['artists']} held out to validate on", highlight=False)
+    for label, counts in summary["labels"].items():
+        console.print(Text.assemble("  ", plain(label), f": {counts['files']} files, {counts['artists']} artists"))
+    merged: dict[str, list[str]] = {}
+    for spelling, label in taxonomy.renamed().items():
+        merged.setdefault(label, []).append(spelling)
+    for label, spellings in merged.items():
+        console.print(Text.assemble("  spellings of ", plain(label), ": ", plain(", ".join(map(repr, spellings)))))
+    for dropped in taxonomy.dropped:
+        console.print(Text.assemble("  dropped ", plain(dropped.label), f": {dropped.artists} artist(s), "
+                                    f"{dropped.files} file(s) (fewer than {taxonomy.min_artists} artists)"))
+    if taxonomy.untagged:
+        console.print(f"  {len(taxonomy.untagged)} files have no genre a person entered: "
+                      "`genrekit tag` with this model can propose them one", highlight=False)
+    for error in taxonomy.unreadable:
+        error_console.print(f"[yellow]unreadable tags:[/yellow] {esc(error)}", highlight=False)
 
 
 def torch_installed() -> bool:
@@ -166,6 +236,10 @@ def _print_summary(result: Any, card: dict[str, Any], kind: ModelKind, config: A
     if result.search:
         console.print(f"search: best {result.search['best_params']} "
                       f"(grouped CV balanced accuracy {result.search['cv_balanced_accuracy']:.3f})", markup=False)
+    taxonomy = card.get("taxonomy")
+    if isinstance(taxonomy, dict):
+        console.print(plain(f"labels from {taxonomy.get('library', 'the library')}'s genre tags; "
+                            f"{taxonomy.get('validation', '')}"))
     if not result.validation:
         console.print("no valid split: nothing was held out (use a collection with splits to measure the model)")
         return

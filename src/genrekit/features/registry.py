@@ -71,16 +71,24 @@ def feature_set_from_config(config: dict[str, Any]) -> FeatureSet:
     return fs
 
 
-def _combine(names: str, **options: Any) -> CombinedFeatureSet:
-    """``"default+musicnn"`` -> the combined set; ``options`` go to every member that takes them."""
+def _combine(names: str, members: list[dict[str, Any]] | None = None, **options: Any) -> CombinedFeatureSet:
+    """``"default+musicnn"`` -> the combined set; ``options`` go to every member that takes them.
+
+    ``members=[{...}, {...}]`` gives each member its own options instead (``"musicnn+musicnn"`` over two networks).
+    """
     import inspect
 
-    members = []
-    for name in names.split(SEPARATOR):
+    parts = names.split(SEPARATOR)
+    if members is not None:
+        if options or not isinstance(members, list) or len(members) != len(parts):
+            raise ConfigError(f"{names}: members= needs one options mapping per member ({len(parts)}), and no other options")
+        return CombinedFeatureSet([get_feature_set(name, **dict(opts)) for name, opts in zip(parts, members)])
+    built = []
+    for name in parts:
         probe = get_feature_set(name)
         accepted = inspect.signature(type(probe).__init__).parameters
-        members.append(get_feature_set(name, **{k: v for k, v in options.items() if k in accepted}))
-    return CombinedFeatureSet(members)
+        built.append(get_feature_set(name, **{k: v for k, v in options.items() if k in accepted}))
+    return CombinedFeatureSet(built)
 
 
 __all__ = ["available_feature_sets", "feature_set_from_config", "get_feature_set", "register_feature_set"]

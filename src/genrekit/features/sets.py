@@ -5,6 +5,8 @@
   ``hpss=False`` drops the 4 harmonic/percussive columns (53).
 - ``default``: genrekit's best hand-crafted set, 37 columns (see :mod:`genrekit.features.default`);
   ``groups=[...]`` picks other column groups.
+- ``musicnn``: pretrained musicnn embeddings (see :mod:`genrekit.features.musicnn_set`); ``musicnn_midend``,
+  ``musicnn_taggram``, ``vgg``, ``vgg_midend``, ``vgg_taggram`` name its richer configurations.
 
 Each module is imported only when its set is built, so listing the sets stays cheap
 (deferred imports, on purpose).
@@ -41,6 +43,21 @@ def _musicnn(**options: Any) -> FeatureSet:
     return MusicnnFeatureSet(**options)
 
 
+def _musicnn_preset(**preset: Any) -> Callable[..., FeatureSet]:
+    """A named configuration of the ``musicnn`` set (its cards and tables record ``musicnn`` with these options)."""
+    return lambda **options: _musicnn(**{**preset, **options})
+
+
+MUSICNN_PRESETS: dict[str, dict[str, Any]] = {
+    "musicnn_midend": {"layers": ["midend"]},
+    "musicnn_taggram": {"layers": ["taggram"], "pooling": ["mean", "std"]},
+    "vgg": {"model": "MSD_vgg"},
+    "vgg_midend": {"model": "MSD_vgg", "layers": ["midend"]},
+    "vgg_taggram": {"model": "MSD_vgg", "layers": ["taggram"], "pooling": ["mean", "std"]},
+}
+"""musicnn's richer representations by name (``model="MTT_..."`` picks the MagnaTagATune network)."""
+
+
 def _logmel(**options: Any) -> FeatureSet:
     from genrekit.features.logmel import LogMelFeatureSet
 
@@ -56,5 +73,6 @@ def _musicnn_mel() -> FeatureSet:
 BUILTIN_FACTORIES: dict[str, Callable[..., FeatureSet]] = {
     "seed": _seed, "gtzan57": _gtzan57, "default": _default, "musicnn": _musicnn,
     "logmel": _logmel, "musicnn_mel": _musicnn_mel,
+    **{name: _musicnn_preset(**preset) for name, preset in MUSICNN_PRESETS.items()},
 }
 """The sets genrekit ships, by name; each factory imports its module only when the set is built."""

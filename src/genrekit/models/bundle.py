@@ -29,6 +29,7 @@ import json
 import threading
 import warnings
 import zipfile
+import zlib
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
@@ -485,7 +486,7 @@ def _read_zip(path: Path) -> dict[str, bytes]:
             return files
     except ModelFileError:
         raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, NotImplementedError,
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError,
             RuntimeError) as exc:
         raise fail(f"not a genrekit model file, or corrupt/truncated ({type(exc).__name__}: {exc})") from None
 

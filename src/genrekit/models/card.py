@@ -42,8 +42,12 @@ DEFAULT_PRECISION = "float32"
 HEADLINE_METRICS = ("accuracy", "balanced_accuracy", "macro_f1", "log_loss", "ece")
 
 _PREDICTION_KEYS = ("labels", "feature_set", "columns", "windowing", "aggregation")
+CALIBRATION_METHODS = ("temperature",)
+TEMPERATURE_RANGE = (0.01, 100.0)
+"""Temperatures a card may record: beyond these the "calibration" would be an attack or a bug."""
 _SEALED_KEYS = ("format", "format_version", "created_at", "genrekit_version", "onnx", "members", "card_sha256")
 _PARTS = (*_PREDICTION_KEYS, "model", "training", "validation")
+_OPTIONAL_PARTS = ("calibration",)
 
 
 class _Checker:
@@ -286,6 +290,42 @@ class ValidationSummary:
         return replace(self, extra=self.extra | extra)
 
 
+@dataclass(frozen=True)
+class CalibrationSpec:
+    """How the model's probabilities were calibrated after training, and on which predictions.
+
+    The calibration is part of the classifier graph (``model.onnx`` ends in
+    it: :func:`genrekit.models.calibration.calibrate_file`), so every path
+    that runs the model applies it and files without it run as they always
+    did. The card records it so people can see what "0.8" means and so a
+    model is never calibrated twice. ``fit_on`` names the held-out
+    predictions the temperature was fit on; ``extra`` keeps figures such as
+    the ECE before and after.
+    """
+
+    method: str
+    temperature: float
+    fit_on: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, data: Any, check: _Checker) -> CalibrationSpec:
+        data = dict(check.mapping(data, "calibration"))
+        method = data.pop("method", None)
+        if method not in CALIBRATION_METHODS:
+            check.fail("calibration.method", f"must be one of {', '.join(CALIBRATION_METHODS)}, got {method!r}")
+        t = data.pop("temperature", None)
+        low, high = TEMPERATURE_RANGE
+        if (not isinstance(t, (int, float)) or isinstance(t, bool) or not math.isfinite(t)
+                or not low <= t <= high):
+            check.fail("calibration.temperature", f"must be a number from {low} to {high:g}, got {t!r}")
+        fit_on = check.text(data.pop("fit_on", None), "calibration.fit_on", limit=4096)
+        return cls(method, t, fit_on, data)  # type: ignore[arg-type]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"method": self.method, "temperature": self.temperature, "fit_on": self.fit_on, **self.extra}
+
+
 def source_name(source: Any) -> str:
     """How a card names the collection a model was trained on."""
     import os
@@ -316,6 +356,7 @@ class ModelCard:
     training: TrainingSummary
     validation: ValidationSummary
     extra: dict[str, Any] = field(default_factory=dict)
+    calibration: CalibrationSpec | None = None
     onnx: OnnxSpec | None = None
     members: dict[str, str] = field(default_factory=dict)
     created_at: str | None = None
@@ -367,7 +408,8 @@ class ModelCard:
             check.text(name, "members")
             check.text(digest, f"members.{name}", limit=64)
         onnx = OnnxSpec.from_json(data["onnx"], check) if sealed or data.get("onnx") else None
-        known = set(_PARTS) | set(_SEALED_KEYS)
+        known = set(_PARTS) | set(_OPTIONAL_PARTS) | set(_SEALED_KEYS)
+        calibration = CalibrationSpec.from_json(data["calibration"], check) if "calibration" in data else None
         return cls(
             labels=check.names(data["labels"], "labels", MAX_LABELS),
             feature_set=FeatureSpec.from_json(data["feature_set"], check),
@@ -378,6 +420,7 @@ class ModelCard:
             training=TrainingSummary.from_json(data["training"], check),
             validation=ValidationSummary.from_json(data["validation"], check),
             extra={k: v for k, v in data.items() if k not in known},
+            calibration=calibration,
             onnx=onnx,
             members=dict(members),
             created_at=data.get("created_at"),
@@ -399,6 +442,8 @@ class ModelCard:
             "validation": self.validation.to_json(),
             **self.extra,
         }
+        if self.calibration is not None:
+            out["calibration"] = self.calibration.to_json()
         if self.card_sha256 is not None or self.onnx is not None:
             out |= {"format": FORMAT, "format_version": self.format_version, "created_at": self.created_at,
                     "genrekit_version": self.genrekit_version, "members": self.members}
@@ -425,5 +470,5 @@ class ModelCard:
         return self.card_sha256 is not None
 
 
-__all__ = ["DEFAULT_PRECISION", "FORMAT", "FORMAT_VERSION", "FeatureSpec", "HEADLINE_METRICS", "ModelCard", "ModelInfo", "OnnxSpec",
+__all__ = ["CalibrationSpec", "DEFAULT_PRECISION", "FORMAT", "FORMAT_VERSION", "FeatureSpec", "HEADLINE_METRICS", "ModelCard", "ModelInfo", "OnnxSpec",
            "TrainingSummary", "ValidationSummary", "headline", "json_depth_ok", "source_name"]

@@ -34,8 +34,11 @@ Why these and not others:
   by far more than 1e-4, so ``knn`` votes uniformly. k-NN cannot weight
   classes (its ``fit`` takes no sample weights); its calibrators are balanced
   instead.
-- Calibration is sigmoid only: isotonic calibration converts with errors far
-  beyond 1e-4 and temperature scaling does not convert at all.
+- Calibration inside the pipeline is sigmoid only: isotonic calibration
+  converts with errors far beyond 1e-4 and scikit-learn's temperature scaling
+  does not convert at all. A temperature fit after training, on held-out
+  predictions, is appended to the exported graph instead
+  (:mod:`genrekit.models.calibration`).
 - Which models are calibrated by default was measured on the GTZAN subset's
   artist-disjoint valid split (window-level top-label ECE with and without
   calibration): calibration cut logreg's and gbm's ECE sharply and k-NN's log

@@ -1,20 +1,25 @@
 """Pretrained music understanding: musicnn (Pons & Serra, 2019) without TensorFlow.
 
-musicnn's MSD and MagnaTagATune taggers, re-implemented as an ONNX graph run
-by onnxruntime on float32 log-mel patches (avoiding the float16 overflow of
-musicnn's own input code), with the published weights converted from their
-TensorFlow checkpoints by genrekit's own reader::
+The four networks of musicnn's wheel, its MSD and MagnaTagATune taggers in
+both architectures (``MSD_musicnn``, ``MTT_musicnn``, ``MSD_vgg``,
+``MTT_vgg``), re-implemented as ONNX graphs run by onnxruntime on float32
+log-mel patches (avoiding the float16 overflow of musicnn's own input code),
+with the published weights converted from their TensorFlow checkpoints by
+genrekit's own reader. The package ships the converted networks, so nothing
+needs installing::
 
     from genrekit import musicnn
-    musicnn.install()                      # once: pip-downloads musicnn 0.1.0 and converts it
-    net = musicnn.load("MSD_musicnn")
+    net = musicnn.load("MSD_musicnn")      # or "MTT_musicnn", "MSD_vgg", "MTT_vgg"
     out = net.analyze(y, sr)               # MusicnnOutput: taggram, penultimate, starts
     out.top_tags(5), out.embedding()       # [(tag, score)], (400,) mean+max of the penultimate layer
 
     musicnn.tag_file("song.mp3")           # the same from a file
     musicnn.embed(y, sr)                   # (400,) float32
 
-Importing this package is cheap; onnxruntime is imported on first :func:`load`.
+``musicnn.install()`` converts the wheel again (``pip download``), into
+``$GENREKIT_DATA/models/musicnn``, which is then read first: the converter
+reproduces the shipped files bit for bit. Importing this package is cheap;
+onnxruntime is imported on first :func:`load`.
 """
 
 from __future__ import annotations
@@ -49,7 +54,7 @@ def install(
 
 
 def load(model: str = DEFAULT_MODEL, data_dir: str | os.PathLike[str] | None = None, *, threads: int | None = None) -> "Musicnn":
-    """The installed model, cached per process; raises :class:`MusicnnNotInstalledError` if absent."""
+    """The network ``model``, cached per process; raises :class:`MusicnnNotInstalledError` if absent."""
     from genrekit.musicnn.model import load as _load
 
     return _load(model, data_dir, threads=threads)
@@ -63,7 +68,7 @@ def analyze(y: np.ndarray, sr: int, *, model: str = DEFAULT_MODEL, hop: float | 
 def embed(
     y: np.ndarray, sr: int, *, model: str = DEFAULT_MODEL, pooling: Sequence[str] = ("mean", "max"), data_dir=None
 ) -> np.ndarray:
-    """The penultimate layer (200 units) pooled over 3-second patches: ``(200 * len(pooling),)`` float32."""
+    """The penultimate layer (musicnn 200 units, vgg 256) pooled over 3-second patches, float32."""
     return analyze(y, sr, model=model, data_dir=data_dir).embedding(pooling)
 
 
@@ -79,7 +84,7 @@ def tag_file(
     from genrekit.audio import load_audio
     from genrekit.musicnn.frontend import SAMPLE_RATE
 
-    net = load(model, data_dir)  # fail on missing weights before decoding
+    net = load(model, data_dir)  # fail on a missing or damaged network before decoding
     return net.analyze(load_audio(path, SAMPLE_RATE), SAMPLE_RATE, hop=hop)
 
 

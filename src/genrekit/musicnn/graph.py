@@ -1,4 +1,4 @@
-"""musicnn (Pons & Serra, 2019) as an ONNX graph, float32 throughout.
+"""musicnn (Pons & Serra, 2019) as an ONNX graph, float32 arithmetic throughout.
 
 Re-implements ``build_musicnn`` of musicnn 0.1.0 (``models.py``) layer by
 layer, in NCHW layout with H = time (frames) and W = mel bands:
@@ -30,47 +30,26 @@ from __future__ import annotations
 
 import numpy as np
 
-BN_EPSILON = 1e-3
-OPSET = 17
-IR_VERSION = 8  # readable by onnxruntime >= 1.14
+from genrekit.musicnn.onnx_builder import BN_EPSILON, GraphBuilder
+
 N_MELS = 96
 CHANNEL_BLOCK = 16
 OUTPUTS = ("taggram", "penultimate", "max_pool", "mean_pool", "logits")
 
 
-def build_onnx(weights: dict[str, np.ndarray], *, name: str = "musicnn", check: bool = True):
+def build_onnx(weights: dict[str, np.ndarray], *, name: str = "musicnn", check: bool = True, half: bool = False,
+               metadata: dict[str, str] | None = None, keep_float32: tuple[str, ...] = ()):
     """The musicnn network as an ``onnx.ModelProto``.
 
     Input ``mel``: ``(N, T, 96)`` float32 log-mel patches (``log10(1 + 10000 * mel_power)``).
     Outputs: ``taggram`` ``(N, 50)`` sigmoid scores, ``penultimate`` ``(N, 200)``,
     ``max_pool`` and ``mean_pool`` ``(N, 753)`` (temporal pooling of the mid-end), ``logits`` ``(N, 50)``.
-    ``check`` runs ``onnx.checker`` on the result.
+    ``check`` runs ``onnx.checker`` on the result; ``half`` stores the large kernels as float16
+    (see :mod:`genrekit.musicnn.onnx_builder`). The initializers keep names
+    :func:`genrekit.musicnn.weights.weights_from_graph` reads back.
     """
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
-
-    nodes: list = []
-    inits: list = []
-    shared: set[str] = set()
-
-    def const(key: str, value: np.ndarray) -> str:
-        inits.append(numpy_helper.from_array(np.ascontiguousarray(value, dtype=np.float32), key))
-        return key
-
-    def const_i64(key: str, value) -> str:
-        if key not in shared:
-            shared.add(key)
-            inits.append(numpy_helper.from_array(np.asarray(value, dtype=np.int64), key))
-        return key
-
-    def node(op: str, inputs: list[str], output: str, **attrs) -> str:
-        nodes.append(helper.make_node(op, inputs, [output], name=output, **attrs))
-        return output
-
-    def batch_norm(x: str, layer: str) -> str:
-        p = f"{layer}.bn."
-        args = [const(p + part, weights[p + part]) for part in ("gamma", "beta", "moving_mean", "moving_variance")]
-        return node("BatchNormalization", [x, *args], f"{layer}_bn", epsilon=BN_EPSILON)
+    g = GraphBuilder(half=half, keep_float32=keep_float32)
+    node, const, const_i64 = g.node, g.const, g.const_i64
 
     def frontend_branch(x: str, layer: str, pads: list[int]) -> str:
         """Conv -> ReLU -> batch norm -> max over frequency, with the max taken first.
@@ -105,7 +84,7 @@ def build_onnx(weights: dict[str, np.ndarray], *, name: str = "musicnn", check: 
                 f"{layer}_maxf_sliced",
             )
         signed = node("Mul", [pooled, const(f"{layer}.sign", sign[:, None])], f"{layer}_signed")
-        return batch_norm(node("Relu", [signed], f"{layer}_relu"), layer)
+        return g.batch_norm(node("Relu", [signed], f"{layer}_relu"), layer, weights)
 
     def conv1d(x: str, layer: str) -> str:
         # musicnn's mid-end convs span the whole feature axis ("width") with 1 input channel:
@@ -114,11 +93,11 @@ def build_onnx(weights: dict[str, np.ndarray], *, name: str = "musicnn", check: 
         w = const(f"{layer}.W", kernel)
         b = const(f"{layer}.B", weights[f"{layer}.bias"])
         conv = node("Conv", [x, w, b], f"{layer}_conv", pads=[3, 3])
-        return batch_norm(node("Relu", [conv], f"{layer}_relu"), layer)
+        return g.batch_norm(node("Relu", [conv], f"{layer}_relu"), layer, weights)
 
     # --- front-end ---------------------------------------------------------------
     x = node("Unsqueeze", ["mel", const_i64("axis1", [1])], "mel_4d")  # (N, 1, T, 96)
-    x = batch_norm(x, "input")
+    x = g.batch_norm(x, "input", weights)
     branches = [frontend_branch(x, layer, pads=[3, 0, 3, 0]) for layer in ("timbral74", "timbral77")]
     for layer, k in (("temporal128", 128), ("temporal64", 64), ("temporal32", 32)):
         branches.append(frontend_branch(x, layer, pads=[(k - 1) // 2, 0, k // 2, 0]))
@@ -138,10 +117,10 @@ def build_onnx(weights: dict[str, np.ndarray], *, name: str = "musicnn", check: 
     mean_3d = node("Unsqueeze", [mean_pool, axis2], "mean_pool_3d")
     pair = node("Concat", [max_3d, mean_3d], "pooled_pair", axis=2)  # (N, 753, 2)
     flat = node("Reshape", [pair, const_i64("flat_shape", [0, -1])], "pooled")  # (N, 1506), max/mean interleaved
-    flat = batch_norm(flat, "pool")
+    flat = g.batch_norm(flat, "pool", weights)
     dense = node("Gemm", [flat, const("dense.W", weights["dense.kernel"]), const("dense.B", weights["dense.bias"])], "dense")
-    penultimate = batch_norm(node("Relu", [dense], "dense_relu"), "dense")
-    nodes.append(helper.make_node("Identity", [penultimate], ["penultimate"], name="penultimate"))
+    penultimate = g.batch_norm(node("Relu", [dense], "dense_relu"), "dense", weights)
+    node("Identity", [penultimate], "penultimate")
     logits = node(
         "Gemm", ["penultimate", const("output.W", weights["output.kernel"]), const("output.B", weights["output.bias"])], "logits"
     )
@@ -150,24 +129,14 @@ def build_onnx(weights: dict[str, np.ndarray], *, name: str = "musicnn", check: 
     n_tags = weights["output.kernel"].shape[1]
     n_pen = weights["dense.kernel"].shape[1]
     n_feat = weights["dense.kernel"].shape[0] // 2
-    graph = helper.make_graph(
-        nodes,
+    return g.model(
         name,
-        [helper.make_tensor_value_info("mel", TensorProto.FLOAT, ["batch", "frames", 96])],
-        [
-            helper.make_tensor_value_info("taggram", TensorProto.FLOAT, ["batch", n_tags]),
-            helper.make_tensor_value_info("penultimate", TensorProto.FLOAT, ["batch", n_pen]),
-            helper.make_tensor_value_info("max_pool", TensorProto.FLOAT, ["batch", n_feat]),
-            helper.make_tensor_value_info("mean_pool", TensorProto.FLOAT, ["batch", n_feat]),
-            helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", n_tags]),
-        ],
-        initializer=inits,
+        [("mel", ["batch", "frames", N_MELS])],
+        [("taggram", ["batch", n_tags]), ("penultimate", ["batch", n_pen]), ("max_pool", ["batch", n_feat]),
+         ("mean_pool", ["batch", n_feat]), ("logits", ["batch", n_tags])],
+        metadata or {},
+        check=check,
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="genrekit")
-    model.ir_version = IR_VERSION
-    if check:
-        onnx.checker.check_model(model)
-    return model
 
 
 __all__ = ["BN_EPSILON", "OUTPUTS", "build_onnx"]

@@ -65,11 +65,14 @@ MSD_CATEGORIES: dict[str, str] = {
     for label in MSD_LABELS
 }  # fmt: skip
 
-MODEL_LABELS: dict[str, tuple[str, ...]] = {"MSD_musicnn": MSD_LABELS, "MTT_musicnn": MTT_LABELS}
+MODEL_LABELS: dict[str, tuple[str, ...]] = {
+    "MSD_musicnn": MSD_LABELS, "MTT_musicnn": MTT_LABELS, "MSD_vgg": MSD_LABELS, "MTT_vgg": MTT_LABELS,
+}
+"""The vgg networks were trained on the same tag lists as the musicnn ones (musicnn's ``configuration.py``)."""
 
 
 def labels_for(model: str) -> tuple[str, ...]:
-    """The output tags of ``model`` (``"MSD_musicnn"`` or ``"MTT_musicnn"``), in output order."""
+    """The output tags of ``model`` (``"MSD_musicnn"``, ``"MTT_musicnn"``, ``"MSD_vgg"``, ``"MTT_vgg"``), in output order."""
     try:
         return MODEL_LABELS[model]
     except KeyError:

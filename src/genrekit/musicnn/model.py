@@ -1,7 +1,8 @@
 """Run musicnn on audio: patches in, tag scores and embeddings out.
 
-:func:`load` returns a cached :class:`Musicnn` (weights read once, ONNX graph
-built in memory, one onnxruntime session per model and folder).
+:func:`load` returns a cached :class:`Musicnn` (the shipped ONNX network read
+and checked once, one onnxruntime session per model and folder; no ``onnx``
+import).
 :meth:`Musicnn.analyze_many` cuts every signal into 3-second log-mel
 patches and runs all patches of all signals through the network in as few
 calls as memory allows (``max_batch`` patches per call).
@@ -9,7 +10,6 @@ calls as memory allows (``max_batch`` patches per call).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 from dataclasses import dataclass
@@ -21,7 +21,7 @@ import numpy as np
 from genrekit.errors import ModelFileError
 from genrekit.musicnn import frontend
 from genrekit.musicnn.labels import labels_for
-from genrekit.musicnn.paths import DEFAULT_MODEL, check_model_name, weights_file
+from genrekit.musicnn.paths import DEFAULT_MODEL, MEL_BASIS_FILE, check_model_name, weights_file
 from genrekit.runtime import onnx_session, run_batched
 
 MAX_BATCH = 16
@@ -34,7 +34,9 @@ class MusicnnOutput:
 
     ``starts``: ``(n_patches,)`` seconds; ``taggram``: ``(n_patches, 50)`` sigmoid
     scores in ``labels`` order; ``penultimate``: ``(n_patches, 200)`` embeddings;
-    ``padded``: the signal was shorter than one patch and was repeat-padded.
+    ``padded``: the signal was shorter than one patch and was repeat-padded;
+    ``midend``: ``(n_patches, 2 * n)`` the mid-end pooled within each patch (``max_pool`` then
+    ``mean_pool``: 753 + 753 for musicnn, 128 + 128 for vgg), when asked for.
     """
 
     model: str
@@ -44,6 +46,7 @@ class MusicnnOutput:
     penultimate: np.ndarray
     patch_seconds: float
     padded: bool = False
+    midend: np.ndarray | None = None
 
     @property
     def tag_scores(self) -> np.ndarray:
@@ -70,38 +73,58 @@ class MusicnnOutput:
 
 
 class Musicnn:
-    """One musicnn model (``MSD_musicnn`` or ``MTT_musicnn``) ready to run."""
+    """One musicnn-family network (``MSD_musicnn``, ``MTT_musicnn``, ``MSD_vgg``, ``MTT_vgg``) ready to run.
+
+    ``Musicnn(weights, model)`` builds the float32 graph from TensorFlow-layout weights in memory
+    (needs the ``onnx`` package: conversion, tests); :meth:`from_file` runs a network file as shipped.
+    """
 
     def __init__(
         self, weights: dict[str, np.ndarray], model: str = DEFAULT_MODEL, *, threads: int | None = None, source: str = ""
     ) -> None:
-        from genrekit.musicnn.graph import build_onnx  # deferred: building the graph needs the onnx package
+        from genrekit.musicnn.weights import network_proto  # deferred: building the graph needs the onnx package
 
-        self.model = check_model_name(model)
-        self.labels = labels_for(model)
-        self.source = source
-        self.mel_basis = np.ascontiguousarray(weights["mel_basis"], dtype=np.float32)
-        onnx_model = build_onnx(weights, name=model, check=False)
-        self._session = onnx_session(onnx_model.SerializeToString(), threads=threads or 0, where=f"musicnn {model}")
+        check_model_name(model)
+        proto = network_proto(weights, model, check=False)
+        self._start(proto.SerializeToString(), weights["mel_basis"], model, threads, source)
 
     @classmethod
     def from_file(cls, path: str | os.PathLike[str], model: str = DEFAULT_MODEL, *, threads: int | None = None) -> "Musicnn":
-        from genrekit.musicnn.weights import load_weights
+        """The network file ``path`` (``<model>.onnx``, beside ``mel_basis.npy``), checked as hostile data first."""
+        from genrekit.musicnn.network_file import read_mel_basis, read_network
 
-        return cls(load_weights(path), model, threads=threads, source=str(path))
+        path = Path(path)
+        check_model_name(model)
+        net = cls.__new__(cls)
+        net._start(read_network(path, model), read_mel_basis(path.parent / MEL_BASIS_FILE), model, threads, str(path))
+        return net
+
+    def _start(self, model_bytes: bytes, mel_basis: np.ndarray, model: str, threads: int | None, source: str) -> None:
+        self.model = model
+        self.labels = labels_for(model)
+        self.source = source
+        self.mel_basis = np.ascontiguousarray(mel_basis, dtype=np.float32)
+        self._session = onnx_session(model_bytes, threads=threads or 0, where=f"musicnn {model}")
+        self._widths = {o.name: o.shape[1] for o in self._session.get_outputs()}
+        frames = self._session.get_inputs()[0].shape[1]
+        self.n_frames: int | None = frames if isinstance(frames, int) else None
+        """Frames per patch the network needs (vgg: 187), or None when any length works (musicnn)."""
 
     def run(
         self, mel: np.ndarray, outputs: Sequence[str] = ("taggram", "penultimate"), max_batch: int = MAX_BATCH
     ) -> dict[str, np.ndarray]:
         """The network on log-mel patches ``(n, n_frames, 96)`` float32; ``{output: (n, ...)}``.
 
-        Outputs: ``taggram`` (50), ``penultimate`` (200), ``max_pool``, ``mean_pool`` (753), ``logits`` (50).
+        Outputs: ``taggram`` (50), ``penultimate`` (musicnn 200, vgg 256), ``max_pool``, ``mean_pool``
+        (musicnn 753, vgg 128), ``logits`` (50). vgg networks take 187-frame patches only.
         """
         mel = np.asarray(mel)
         if mel.ndim != 3 or mel.shape[2] != frontend.N_MELS:
             raise ValueError(f"expected log-mel patches of shape (n, frames, {frontend.N_MELS}), got {mel.shape}")
         if mel.shape[1] < 1:
             raise ValueError("patches need at least one frame")
+        if self.n_frames is not None and mel.shape[1] != self.n_frames:
+            raise ValueError(f"{self.model} takes patches of {self.n_frames} frames, got {mel.shape[1]}")
         mel = np.ascontiguousarray(mel, dtype=np.float32)
         if len(mel) == 0:
             return {name: np.zeros((0, self._width(name)), np.float32) for name in outputs}
@@ -109,18 +132,22 @@ class Musicnn:
         return dict(zip(outputs, arrays))
 
     def _width(self, name: str) -> int:
-        return {"taggram": len(self.labels), "logits": len(self.labels), "penultimate": 200}.get(name, 753)
+        return self._widths[name]
 
-    def analyze(self, y: np.ndarray, sr: int = frontend.SAMPLE_RATE, *, hop: float | None = None) -> MusicnnOutput:
+    def analyze(
+        self, y: np.ndarray, sr: int = frontend.SAMPLE_RATE, *, hop: float | None = None, midend: bool = False
+    ) -> MusicnnOutput:
         """Tags and embeddings of one mono signal (resampled to 16 kHz if ``sr`` differs)."""
-        return self.analyze_many([y], sr, hop=hop)[0]
+        return self.analyze_many([y], sr, hop=hop, midend=midend)[0]
 
     def analyze_many(
-        self, signals: Sequence[np.ndarray], sr: int = frontend.SAMPLE_RATE, *, hop: float | None = None
+        self, signals: Sequence[np.ndarray], sr: int = frontend.SAMPLE_RATE, *, hop: float | None = None,
+        midend: bool = False,
     ) -> list[MusicnnOutput]:
         """:meth:`analyze` for several signals, with all their patches batched together.
 
-        ``hop``: seconds between patch starts (``None``: 3 s, no overlap, musicnn's default).
+        ``hop``: seconds between patch starts (``None``: 3 s, no overlap, musicnn's default);
+        ``midend``: also keep each patch's pooled mid-end (:attr:`MusicnnOutput.midend`).
         """
         from genrekit.audio import resample
 
@@ -137,7 +164,9 @@ class Musicnn:
             cut.append(patches)
             starts.append(patch_starts)
             padded.append(len(y) < frontend.min_samples())
-        out = self.run(np.concatenate(cut), ("taggram", "penultimate"))
+        names = ("taggram", "penultimate", "max_pool", "mean_pool") if midend else ("taggram", "penultimate")
+        out = self.run(np.concatenate(cut), names)
+        mid = np.concatenate([out["max_pool"], out["mean_pool"]], axis=1) if midend else None
         bounds = np.cumsum([0] + [len(p) for p in cut])
         patch_seconds = frontend.PATCH_FRAMES * frontend.HOP_LENGTH / frontend.SAMPLE_RATE
         return [
@@ -149,6 +178,7 @@ class Musicnn:
                 penultimate=out["penultimate"][bounds[i] : bounds[i + 1]],
                 patch_seconds=patch_seconds,
                 padded=padded[i],
+                midend=None if mid is None else mid[bounds[i] : bounds[i + 1]],
             )
             for i in range(len(cut))
         ]
@@ -161,9 +191,9 @@ _LOCK = threading.Lock()
 def load(model: str = DEFAULT_MODEL, data_dir: str | os.PathLike[str] | None = None, *, threads: int | None = None) -> Musicnn:
     """The installed ``model``, loaded once per process (and per weights file and thread count).
 
-    Raises :class:`~genrekit.musicnn.paths.MusicnnNotInstalledError` (telling the user to run
-    ``genrekit models install musicnn``) when the weights are absent, and
-    :class:`~genrekit.errors.ModelFileError` when they fail their checks.
+    Raises :class:`~genrekit.musicnn.paths.MusicnnNotInstalledError` when the network is absent
+    everywhere (the package ships all four), and :class:`~genrekit.errors.ModelFileError` when the
+    file fails its checks or differs from its folder's manifest.
     """
     path = weights_file(model, data_dir)
     key = (model, str(path.resolve()), threads)
@@ -175,21 +205,26 @@ def load(model: str = DEFAULT_MODEL, data_dir: str | os.PathLike[str] | None = N
 
 
 def _verify_against_manifest(path: Path) -> None:
-    """Compare the weights' SHA-256 with the install manifest, when there is one."""
-    from genrekit.musicnn.installer import read_manifest
+    """Compare the network's and the mel filter bank's SHA-256 with their folder's manifest, when it has one.
+
+    The shipped folder and every folder ``genrekit models install musicnn`` writes have one.
+    """
+    from genrekit.musicnn.manifest import read_manifest, sha256_file
 
     manifest = read_manifest(path.parent)
     if not manifest:
         return
-    entry = manifest.get("models", {}).get(path.stem)
-    if not entry or "sha256" not in entry:
-        return
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    if digest != entry["sha256"]:
-        raise ModelFileError(
-            f"{path}: SHA-256 {digest[:12]}... differs from the install manifest ({entry['sha256'][:12]}...); "
-            "the file was modified or damaged; run `genrekit models install musicnn --force`"
-        )
+    entries = [(path, (manifest.get("models") or {}).get(path.stem)),
+               (path.parent / MEL_BASIS_FILE, manifest.get("mel_basis"))]
+    for file, entry in entries:
+        if not isinstance(entry, dict) or "sha256" not in entry:
+            continue
+        digest = sha256_file(file)
+        if digest != entry["sha256"]:
+            raise ModelFileError(
+                f"{file}: SHA-256 {digest[:12]}... differs from the manifest beside it ({str(entry['sha256'])[:12]}...); "
+                "the file was modified or damaged; reinstall genrekit or run `genrekit models install musicnn --force`"
+            )
 
 
 def clear_cache() -> None:
