@@ -212,11 +212,17 @@ def _check_decoder(folder: Path, ext: str, fmt: str, subtype: str, sr: int, avai
         y = load_audio(path, sr=DECODE_SR)
     except AudioError as error:
         return Check(name, "fail", f"{fmt}/{subtype} does not decode: {error}", data)
+    return _tone_check(name, y, data, what=f"{fmt}/{subtype}", tone_name="tone")
+
+
+def _tone_check(name: str, y: Any, data: dict[str, Any], *, what: str, tone_name: str) -> Check:
+    """The verdict on a decoded test tone: ``ok`` when it is still :data:`TONE_HZ` and long enough."""
     peak = dominant_frequency(y, DECODE_SR)
     data.update(peak_hz=round(peak, 1), seconds=round(len(y) / DECODE_SR, 3))
     if abs(peak - TONE_HZ) > TONE_TOLERANCE_HZ or len(y) < DECODE_SR * TONE_SECONDS / 2:
-        return Check(name, "fail", f"a {TONE_HZ:g} Hz tone decoded as {peak:.1f} Hz over {data['seconds']} s", data)
-    return Check(name, "ok", f"{fmt}/{subtype}: {TONE_HZ:g} Hz tone decoded as {peak:.1f} Hz", data)
+        return Check(name, "fail", f"a {TONE_HZ:g} Hz {tone_name} decoded as {peak:.1f} Hz over {data['seconds']} s",
+                     data)
+    return Check(name, "ok", f"{what}: {TONE_HZ:g} Hz tone decoded as {peak:.1f} Hz", data)
 
 
 def check_m4a() -> Check:
@@ -238,12 +244,7 @@ def check_m4a() -> Check:
             y = load_audio(path, sr=DECODE_SR)
         except AudioError as error:
             return Check(name, "fail", f"AAC does not decode through PyAV {av.__version__}: {error}", data)
-    peak = dominant_frequency(y, DECODE_SR)
-    data.update(peak_hz=round(peak, 1), seconds=round(len(y) / DECODE_SR, 3))
-    if abs(peak - TONE_HZ) > TONE_TOLERANCE_HZ or len(y) < DECODE_SR * TONE_SECONDS / 2:
-        return Check(name, "fail", f"a {TONE_HZ:g} Hz AAC tone decoded as {peak:.1f} Hz over {data['seconds']} s", data)
-    return Check(name, "ok", f"MP4/AAC through PyAV {av.__version__}: {TONE_HZ:g} Hz tone decoded as {peak:.1f} Hz",
-                 data)
+    return _tone_check(name, y, data, what=f"MP4/AAC through PyAV {av.__version__}", tone_name="AAC tone")
 
 
 def _write_aac(path: Path, y: np.ndarray, sr: int) -> None:

@@ -17,6 +17,7 @@ made every output private to its owner whatever the umask said.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 import sys
@@ -158,4 +159,18 @@ def atomic_write_text(
     return atomic_write_bytes(target, text.encode(encoding), fsync=fsync)
 
 
-__all__ = ["atomic_write", "atomic_write_bytes", "atomic_write_text", "current_umask", "new_file_mode", "path_text"]
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    """SHA-256 of a file, read in 1 MB blocks (memory stays bounded whatever the file's size).
+
+    What genrekit names model and network files by: a library row's model, a
+    tag's provenance, a served model's id, a shipped network's manifest entry.
+    """
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+__all__ = ["atomic_write", "atomic_write_bytes", "atomic_write_text", "current_umask", "new_file_mode", "path_text",
+           "sha256_file"]

@@ -25,7 +25,6 @@ is; ``tag --undo`` keeps its own journal, so nothing reversible is lost).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
@@ -38,7 +37,7 @@ from genrekit import __version__
 from genrekit.audio import find_audio_files, probe
 from genrekit.batch import classify_files
 from genrekit.errors import GenrekitError, as_input_error
-from genrekit.fileio import path_text
+from genrekit.fileio import path_text, sha256_file
 from genrekit.library.db import FileRow, LibraryDB, path_bytes
 from genrekit.predict import GenreClassifier, Prediction, load_model
 from genrekit.store import FileSignature, file_hash
@@ -53,11 +52,7 @@ STATUSES = ("unchanged", "rehashed", "moved", "copied", "classified", "failed")
 
 def model_sha256(classifier: GenreClassifier) -> str:
     """The sha256 of the model's file: what a row and a tag's provenance name the model by."""
-    h = hashlib.sha256()
-    with open(classifier.bundle.path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
+    return sha256_file(classifier.bundle.path)
 
 
 @dataclass

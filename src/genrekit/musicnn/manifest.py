@@ -7,22 +7,13 @@ wrote) does not import itself through the loader.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
+from genrekit.fileio import sha256_file
 from genrekit.musicnn.paths import MANIFEST
 
 MAX_MANIFEST_BYTES = 1 << 20
-
-
-def sha256_file(path: Path) -> str:
-    """SHA-256 of a file, read in 1 MB blocks (memory stays bounded whatever the file's size)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def read_manifest(folder: Path) -> dict | None:

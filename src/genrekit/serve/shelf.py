@@ -10,7 +10,6 @@ bundled model), so an upload of a file already on the shelf gets its id back.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import threading
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from pathlib import Path
 from typing import Any, Iterable, Literal
 
 from genrekit.errors import ConfigError, GenrekitError, ModelFileError
-from genrekit.fileio import atomic_write
+from genrekit.fileio import atomic_write, sha256_file
 from genrekit.models.bundle import SUFFIX
 from genrekit.predict import BUNDLED_MODEL, GenreClassifier, load_model, resolve_model
 from genrekit.serve.errors import ApiError
@@ -27,14 +26,6 @@ from genrekit.serve.uploads import SpooledUpload
 DEFAULT_ID = "default"
 ID_DIGITS = 12
 Source = Literal["bundled", "file", "upload"]
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1024 * 1024):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -110,7 +101,7 @@ class Shelf:
         Raises :class:`~genrekit.errors.ModelFileError` for a bad model file.
         """
         path = resolve_model(path)  # a bundled model's name (--model accurate) or a path
-        model_id = DEFAULT_ID if source == "bundled" else sha256_of(path)[:ID_DIGITS]
+        model_id = DEFAULT_ID if source == "bundled" else sha256_file(path)[:ID_DIGITS]
         with self._lock:
             if model_id in self._entries:
                 return self._entries[model_id]
@@ -125,7 +116,7 @@ class Shelf:
         The spooled copy is loaded first, so a refused file never reaches the
         models folder. Raises :class:`~genrekit.errors.ModelFileError`.
         """
-        model_id = sha256_of(upload.path)[:ID_DIGITS]
+        model_id = sha256_file(upload.path)[:ID_DIGITS]
         with self._lock:
             if model_id in self._entries:
                 return self._entries[model_id], False
@@ -169,7 +160,7 @@ def build_shelf(models: Iterable[str | Path] | None, models_dir: str | Path | No
         if not folder.is_dir():
             raise ConfigError(f"--models-dir {folder} is not a folder")
         for path in sorted(folder.glob(f"*{SUFFIX}")):
-            stored_upload = path.stem == sha256_of(path)[:ID_DIGITS]
+            stored_upload = path.stem == sha256_file(path)[:ID_DIGITS]
             shelf.add_file(path, "upload" if stored_upload else "file")
     return shelf
 
