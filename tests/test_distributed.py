@@ -124,6 +124,7 @@ def test_a_file_a_worker_cannot_see_names_the_worker(client, clips, tiny_model, 
     error = results[clips[0]]
     assert isinstance(error, AudioNotFoundError)
     assert error.path == str(clips[0]) and "on Dask worker tcp://" in str(error) and "not-mounted" in str(error)
+    client.wait_for_workers(2, timeout=60)  # a worker killed by an earlier test may still be restarting
     missing = missing_on_workers(client, [str(clips[0]), str(tmp_path / "nowhere.wav")])
     assert len(missing) == 2 and all(paths == [str(tmp_path / "nowhere.wav")] for paths in missing.values())
 
