@@ -9,13 +9,23 @@
   threads (``--int8 M.genre`` adds a quantised model's rows);
 - peak RSS of ``predict`` on a ``--hours``-long 44.1 kHz stereo WAV, both coverages.
 
-    python benchmarks/engine.py [--songs 50] [--runs 5] [--hours 3] [--json]
+``--before-src DIR`` adds "before" rows measured in the same run: the CLI of
+another copy of the package (``DIR/genrekit``, e.g. ``git worktree add
+/tmp/before REV`` and ``DIR=/tmp/before/src``) for the cold CLI and the
+folder, and its bundled model's graph for ms per patch. Both source trees
+are byte-compiled first (``compileall``), as installing a wheel does: an
+editable install under ``PYTHONDONTWRITEBYTECODE`` would otherwise compile
+every genrekit module on every start.
+
+    python benchmarks/engine.py [--songs 50] [--runs 5] [--hours 3] [--before-src DIR] [--json]
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -32,12 +42,16 @@ from hostile_memory import long_wav, measured  # noqa: E402
 from predict_cli import make_mp3  # noqa: E402
 
 
-def cold_cli(mp3: Path, runs: int) -> dict[str, object]:
+REPO = Path(__file__).resolve().parents[1]
+
+
+def cold_cli(mp3: Path, runs: int, before: dict[str, str] | None) -> dict[str, object]:
     out: dict[str, object] = {}
-    for coverage in ("fast", "full"):
-        measured(["predict", mp3, "--json", "--coverage", coverage])  # warm the OS file cache
-        times = [measured(["predict", mp3, "--json", "--coverage", coverage])["seconds"] for _ in range(runs)]
-        out[f"--coverage {coverage}"] = {"median_s": round(statistics.median(times), 2), "min_s": min(times)}
+    cases = [("fast", None, ""), ("full", None, "")] + ([("fast", before, "before, ")] if before else [])
+    for coverage, env, label in cases:
+        measured(["predict", mp3, "--json", "--coverage", coverage], env)  # warm the OS file cache
+        times = [measured(["predict", mp3, "--json", "--coverage", coverage], env)["seconds"] for _ in range(runs)]
+        out[f"{label}--coverage {coverage}"] = {"median_s": round(statistics.median(times), 2), "min_s": min(times)}
     return out
 
 
@@ -45,20 +59,21 @@ def _decode(path: str) -> int:
     return len(sf.read(path, dtype="float32")[0])
 
 
-def folder(folder_path: Path, songs: list[Path]) -> dict[str, object]:
+def folder(folder_path: Path, songs: list[Path], before: dict[str, str] | None) -> dict[str, object]:
     out: dict[str, object] = {}
     for jobs in (1, 2):
-        run = measured(["predict", folder_path, "--json", "-q", "-j", jobs])
         started = time.perf_counter()
         with ProcessPoolExecutor(jobs) as pool:
             list(pool.map(_decode, [str(s) for s in songs]))
         decode_s = time.perf_counter() - started
-        out[f"-j {jobs}"] = {
-            "songs_per_s": round(len(songs) / run["seconds"], 2),
-            "decode_only_songs_per_s": round(len(songs) / decode_s, 2),
-            "ratio_to_decoding": round(decode_s / run["seconds"], 3),
-            "peak_rss_mb": run["peak_rss_mb"],
-        }
+        for env, label in [(None, "")] + ([(before, "before, ")] if before else []):
+            run = measured(["predict", folder_path, "--json", "-q", "-j", jobs], env)
+            out[f"{label}-j {jobs}"] = {
+                "songs_per_s": round(len(songs) / run["seconds"], 2),
+                "decode_only_songs_per_s": round(len(songs) / decode_s, 2),
+                "ratio_to_decoding": round(decode_s / run["seconds"], 3),
+                "peak_rss_mb": run["peak_rss_mb"],
+            }
     return out
 
 
@@ -95,13 +110,20 @@ def main() -> None:
     parser.add_argument("--hours", type=float, default=3.0)
     parser.add_argument("--int8", type=Path, default=None, help="a quantised model file to time beside the bundled one")
     parser.add_argument("--skip-long", action="store_true", help="leave out the long-WAV memory figure")
+    parser.add_argument("--before-src", type=Path, default=None,
+                        help="also time another copy of the package (a folder holding genrekit/), in the same run")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     figures: dict[str, object] = {}
+    before = None
+    for tree in [REPO / "src"] + ([args.before_src] if args.before_src else []):
+        compileall.compile_dir(str(tree / "genrekit"), quiet=1)
+    if args.before_src is not None:
+        before = {**os.environ, "PYTHONPATH": str(args.before_src.resolve())}
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
         mp3 = make_mp3(tmp_path)
-        figures["cold CLI, 3-min MP3 (s)"] = cold_cli(mp3, args.runs)
+        figures["cold CLI, 3-min MP3 (s)"] = cold_cli(mp3, args.runs, before)
         library = tmp_path / "library"
         library.mkdir()
         songs = []
@@ -109,8 +131,11 @@ def main() -> None:
             song = library / f"song{i:03d}.mp3"
             song.write_bytes(mp3.read_bytes())
             songs.append(song)
-        figures[f"folder of {args.songs} 3-min MP3s"] = folder(library, songs)
-        figures["ms per 3-s patch"] = patch_ms({"float32 (bundled)": None, **({"int8": args.int8} if args.int8 else {})})
+        figures[f"folder of {args.songs} 3-min MP3s"] = folder(library, songs, before)
+        before_model = args.before_src / "genrekit/data/models/default.genre" if args.before_src else None
+        figures["ms per 3-s patch"] = patch_ms({"float32 (bundled)": None,
+                                                **({"before: its bundled model": before_model} if before_model else {}),
+                                                **({"int8": args.int8} if args.int8 else {})})
         if not args.skip_long:
             figures[f"predict on a {args.hours:g}-hour WAV"] = long_file(tmp_path, args.hours)
     if args.json:

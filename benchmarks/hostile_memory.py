@@ -36,12 +36,12 @@ BUNDLED = ROOT / "src" / "genrekit" / "data" / "models" / "default.genre"
 RUN_CLI = "import sys; from genrekit.cli import main; sys.argv[0] = 'genrekit'; main()"
 
 
-def measured(argv: list[object]) -> dict[str, float | int]:
-    """Run ``genrekit ARGV`` in a fresh process: exit code, wall seconds and peak RSS in MB."""
+def measured(argv: list[object], env: dict[str, str] | None = None) -> dict[str, float | int]:
+    """Run ``genrekit ARGV`` in a fresh process (``env``: its environment): exit code, wall seconds, peak RSS in MB."""
     args = [os.fsencode(str(a)) if isinstance(a, Path) else str(a) for a in argv]
     started = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-c", RUN_CLI, *args], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+                            stderr=subprocess.DEVNULL, env=env)
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     return {"exit": proc.returncode, "seconds": round(time.perf_counter() - started, 2),

@@ -117,9 +117,19 @@ def classify_files(
 
 def _in_process(classifier: GenreClassifier, files: list[P],
                 options: dict[str, Any]) -> Generator[tuple[P, Prediction | GenrekitError], None, None]:
+    """Classify ``files`` one by one in this process, BLAS single-threaded while each file is classified.
+
+    onnxruntime's threads are the ones that should use the cores; OpenBLAS's
+    would spin after each small product on the same cores (measured: a fifth
+    of the time of a folder; docs/results.md, "Speed"). The limit is scoped
+    to each file, so the caller's own BLAS is untouched between results.
+    """
+    from threadpoolctl import threadpool_limits
+
     for path in files:
         try:
-            result: Prediction | GenrekitError = classifier.predict(path, **options)
+            with threadpool_limits(1, user_api="blas"):
+                result: Prediction | GenrekitError = classifier.predict(path, **options)
         except Exception as error:  # the file boundary, as in predict_many
             result = as_input_error(path, error)
         yield path, result

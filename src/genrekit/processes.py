@@ -21,6 +21,11 @@ not leave them behind:
   :data:`os.devnull` before anything else: they print nothing anyway, since
   results and exceptions come back through the executor and the parent
   reports every failure itself.
+* **Their BLAS is single-threaded.** The workers already use the cores, one
+  each, and their matrix products are small (a mel filter bank, a scaler);
+  OpenBLAS's own threads would mostly spin after each product, on the cores
+  the other workers need (measured: a fifth of a prediction worker's CPU
+  time; docs/results.md, "Speed").
 
 One consequence of the death signal: the thread that submits work (and so
 starts the workers) must outlive the pool's use, as the main thread or a
@@ -90,6 +95,9 @@ def _init_worker(parent: int | None, initializer: Callable[..., object] | None, 
     if os.getppid() != expected:  # the parent died before the death signal was asked for
         os._exit(ORPHAN_EXIT_CODE)
     threading.Thread(target=_watch_parent, args=(expected,), name="genrekit-parent-watch", daemon=True).start()
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1, user_api="blas")
     if initializer is not None:
         initializer(*initargs)
 

@@ -79,6 +79,16 @@ def test_multichannel_is_averaged_to_mono(write_audio, channels):
     np.testing.assert_allclose(out, y.mean(axis=1), atol=1e-7)
 
 
+@pytest.mark.parametrize("channels", [1, 2, 3, 5, 8, 9, 12])
+def test_downmix_gives_the_bits_of_numpys_mean(channels):
+    from genrekit.audio.signal import to_mono
+
+    y = np.random.default_rng(channels).standard_normal((4099, channels)).astype(np.float32)
+    out = to_mono(y)
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out, y.mean(axis=1, dtype=np.float32))  # librosa's downmix, to the bit
+
+
 @pytest.mark.parametrize("native_sr", [8000, 11025, 16000, 32000, 44100, 48000, 96000])
 def test_any_rate_is_resampled_like_librosa(write_audio, native_sr):
     import librosa

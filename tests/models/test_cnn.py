@@ -86,6 +86,37 @@ def test_musicnn_with_a_genre_head_exports_faithfully(torch, musicnn_weights):
     proto = export_onnx(net, 187, 96, ["x", "y", "z"])
     X = np.random.default_rng(3).random((2, 187 * 96)).astype(np.float32) * 3
     assert check_export(proto, net, X, 187, 96, atol=1e-5) <= 1e-5
+    ops = [n.op_type for n in proto.graph.node]
+    assert ops.count("MaxPool") == 5  # the front-end is max-first
+
+
+def test_a_model_file_exported_before_max_first_is_rewritten_to_the_same_answers(torch, musicnn_weights, tmp_path,
+                                                                                  monkeypatch):
+    from dataclasses import replace
+
+    from genrekit.models import bundle
+    from genrekit.models.card import ModelInfo
+    from genrekit.models.cnn import export
+    from genrekit.models.cnn.arch import MusicnnNet, load_musicnn
+    from genrekit.predict import BUNDLED_MODEL
+
+    card = bundle.read_card(BUNDLED_MODEL)  # a 10-genre musicnn_mel card to put the old-style graph under
+    net = load_musicnn(MusicnnNet(len(card.labels)), musicnn_weights).eval()
+    with monkeypatch.context() as patch:
+        patch.setattr(export, "pool_before_batch_norm", lambda proto, **_: 0)  # the exporter as it was
+        plain = export.export_onnx(net, 187, 96, card.labels)
+    assert "MaxPool" not in [n.op_type for n in plain.graph.node]
+    old = bundle.save_model(tmp_path / "old.genre", plain, replace(
+        card, model=ModelInfo("cnn", {}), calibration=None, card_sha256=None, onnx=None, members={}))
+
+    out, rewritten = export.max_first_file(old, tmp_path / "new.genre")
+
+    assert rewritten == 5 and bundle.read_card(out).model.details["front_end"].startswith("max-first (5 branches")
+    X = np.random.default_rng(4).random((3, 187 * 96)).astype(np.float32) * 3
+    np.testing.assert_allclose(bundle.load_model(out).predict_proba(X), bundle.load_model(old).predict_proba(X),
+                               atol=1e-5)
+    with pytest.raises(ValueError, match="no Conv"):
+        export.max_first_file(out, tmp_path / "again.genre")
 
 
 def test_frozen_musicnn_layers_do_not_move(torch, musicnn_weights):

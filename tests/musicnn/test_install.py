@@ -41,9 +41,29 @@ def test_the_package_ships_every_network_with_manifest_and_isc_notice():
     assert sum((folder / f).stat().st_size for f in SHIPPED_FILES) < 7_000_000
 
 
+def _measured_errors(manifest: dict) -> tuple[dict, list[float]]:
+    """``manifest`` without its measured float16 errors, and those errors in order."""
+    figures: list[float] = []
+    for entry in manifest["models"].values():
+        for output in entry.pop("float16_error", {}).values():
+            figures += [float(v) for _, v in sorted(output.items())]
+    return manifest, figures
+
+
 def test_converting_the_wheel_reproduces_the_shipped_files_bit_for_bit(converted_dir):
+    """The networks and the mel basis bit for bit; the manifest too, but for the float16 errors it measures.
+
+    Those errors come from running float32 graphs, whose last digit depends on the CPU's kernels (AVX2 and
+    AVX-512 round differently), so they are compared to 5 %.
+    """
     for name in SHIPPED_FILES:
-        assert (converted_dir / name).read_bytes() == (paths.PACKAGED_DIR / name).read_bytes(), name
+        converted, shipped = (converted_dir / name).read_bytes(), (paths.PACKAGED_DIR / name).read_bytes()
+        if name == "manifest.json":
+            (converted, got), (shipped, want) = (_measured_errors(json.loads(b)) for b in (converted, shipped))
+            assert converted == shipped
+            np.testing.assert_allclose(got, want, rtol=0.05)
+        else:
+            assert converted == shipped, name
 
 
 @pytest.mark.parametrize("model", paths.MODELS)

@@ -24,6 +24,7 @@ mel, computed once per set.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Sequence
 
 import numpy as np
@@ -57,14 +58,21 @@ class LogMelFeatureSet(FeatureSet):
         self.n_frames = int(n_frames) if n_frames is not None else 1 + int(round(seconds * sample_rate)) // hop_length
         if self.n_frames < 1:
             raise ValueError("a patch needs at least one frame")
-        self._columns = tuple(
-            Column(f"mel_t{t:03d}_f{f:02d}", f"log10(1 + 10000 * mel power) of frame {t}, mel band {f}")
-            for t in range(self.n_frames) for f in range(self.n_mels)
-        )
+
+    # Both built on first use, names without their descriptions: a model's load compares ~18,000 column
+    # names, and making the Column objects too cost more than the rest of the load.
+    @functools.cached_property
+    def columns(self) -> tuple[Column, ...]:
+        return tuple(Column(name, f"log10(1 + 10000 * mel power) of frame {i // self.n_mels}, mel band {i % self.n_mels}")
+                     for i, name in enumerate(self.column_names))
 
     @property
-    def columns(self) -> tuple[Column, ...]:
-        return self._columns
+    def column_names(self) -> list[str]:
+        return list(self._names)
+
+    @functools.cached_property
+    def _names(self) -> tuple[str, ...]:
+        return tuple(f"mel_t{t:03d}_f{f:02d}" for t in range(self.n_frames) for f in range(self.n_mels))
 
     @property
     def shape(self) -> tuple[int, int]:

@@ -17,14 +17,21 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import warnings
+from dataclasses import replace
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
+from genrekit.models import bundle
 from genrekit.models.bundle import INPUT_NAME, OUTPUT_NAME
+from genrekit.features import feature_set_from_config
+from genrekit.models.card import OnnxSpec
+from genrekit.musicnn.max_first import pool_before_batch_norm
 from genrekit.runtime import onnx_session
 
 OPSET = 17
@@ -59,6 +66,7 @@ def export_onnx(net: nn.Module, n_frames: int, n_mels: int, labels: Sequence[str
                           dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
                           opset_version=OPSET, dynamo=False, do_constant_folding=True)
     proto = onnx.load_model_from_string(buffer.getvalue())
+    pool_before_batch_norm(proto, input_width=n_mels)  # musicnn's front-end max-first: the same numbers, less work
     entry = proto.metadata_props.add()
     entry.key, entry.value = "genrekit.labels", json.dumps([str(label) for label in labels])
     onnx.checker.check_model(proto)
@@ -119,4 +127,43 @@ def check_export(proto, net: nn.Module, X: np.ndarray, n_frames: int, n_mels: in
     return err
 
 
-__all__ = ["FlatInputClassifier", "check_export", "export_onnx", "store_weights_as_float16", "torch_probabilities"]
+MAX_FIRST_ATOL = 1e-5
+"""Largest probability change :func:`max_first_file` accepts: the rewrite is exact up to float32 rounding."""
+
+
+def max_first_file(path: str | os.PathLike[str], out: str | os.PathLike[str], *, check_rows: int = 8) -> tuple[Path, int]:
+    """Write ``out``: model file ``path`` with its musicnn front-end rewritten max-first; ``(out, chains rewritten)``.
+
+    For files exported before :func:`export_onnx` did this itself (the
+    rewrite is :func:`genrekit.musicnn.max_first.pool_before_batch_norm`).
+    The card, calibration included, is kept; ``model.front_end`` records the
+    rewrite. Both graphs run on ``check_rows`` random patches first, and a
+    probability differing by more than :data:`MAX_FIRST_ATOL` stops it
+    (:class:`ValueError`), as does a graph with nothing to rewrite.
+    """
+    import onnx
+
+    model = bundle.load_model(path)
+    card = model.card
+    spec = card.onnx or OnnxSpec()
+    files = model.files()
+    proto = onnx.load_model_from_string(files[spec.member])
+    mels = getattr(feature_set_from_config(card.feature_set.to_json()), "n_mels", None)
+    rewritten = pool_before_batch_norm(proto, input_width=mels)
+    if not rewritten:
+        raise ValueError(f"{path}: no Conv -> Relu -> BatchNormalization -> ReduceMax chain to rewrite")
+    graph = proto.SerializeToString()
+    X = np.random.default_rng(0).standard_normal((check_rows, model.n_features)).astype(np.float32)
+    before = model.predict_proba(X)
+    after = bundle.draft_model(card, graph).predict_proba(X)
+    err = float(np.max(np.abs(after - before)))
+    if err > MAX_FIRST_ATOL:
+        raise ValueError(f"{path}: the max-first graph's probabilities differ by {err:.3g} (> {MAX_FIRST_ATOL})")
+    others = {name: data for name, data in files.items() if name not in (bundle.CARD_MEMBER, spec.member)}
+    details = card.model.details | {"front_end": f"max-first ({rewritten} branches, max |diff| {err:.1e})"}
+    new_card = replace(card, model=replace(card.model, details=details), card_sha256=None, onnx=None, members={})
+    return bundle.save_model(out, graph, new_card, extra_members=others), rewritten
+
+
+__all__ = ["FlatInputClassifier", "MAX_FIRST_ATOL", "check_export", "export_onnx", "max_first_file",
+           "store_weights_as_float16", "torch_probabilities"]
