@@ -5,8 +5,9 @@
   the CLI did before coverage existed);
 - a folder of ``--songs`` such MP3s with ``-j 1`` and ``-j 2``: songs per second,
   against merely decoding the same files with soundfile in as many processes;
-- ms per 3-s patch through the bundled model's graph at 1 and 2 onnxruntime
-  threads (``--int8 M.genre`` adds a quantised model's rows);
+- ms per 3-s window through the bundled model (log-mel, network, head) at 1 and
+  2 onnxruntime threads (``--int8 M.genre`` adds a quantised model's rows,
+  ``--model M.genre`` another model's);
 - peak RSS of ``predict`` on a ``--hours``-long 44.1 kHz stereo WAV, both coverages.
 
 ``--before-src DIR`` adds "before" rows measured in the same run: the CLI of
@@ -78,20 +79,23 @@ def folder(folder_path: Path, songs: list[Path], before: dict[str, str] | None) 
 
 
 def patch_ms(model_paths: dict[str, Path | None]) -> dict[str, object]:
-    from genrekit.models.bundle import load_model as open_bundle
-    from genrekit.predict import BUNDLED_MODEL
+    """ms per 3-s window through a model as prediction runs it: log-mel, network and head (a CNN's graph holds the
+    network; a probe's network is the package's musicnn), 4 windows per call, median of 5 after a warm-up."""
+    from genrekit.predict import BUNDLED_MODEL, load_model
 
     out: dict[str, object] = {}
     for name, path in model_paths.items():
         for threads in (1, 2):
-            bundle = open_bundle(path or BUNDLED_MODEL, intra_op_threads=threads)
-            x = np.random.default_rng(0).standard_normal((4, bundle.n_features)).astype(np.float32)
-            bundle.predict_proba(x)  # warm-up: session creation, arena
+            classifier = load_model(path or BUNDLED_MODEL)
+            classifier.set_threads(threads)
+            sr = classifier.sample_rate
+            y = np.random.default_rng(0).uniform(-0.3, 0.3, int(4 * classifier.windowing.window * sr)).astype(np.float32)
+            starts, _ = classifier.window_probabilities(y)  # warm-up: sessions, arenas, mel bases
             times = []
             for _ in range(5):
                 started = time.perf_counter()
-                bundle.predict_proba(x)
-                times.append((time.perf_counter() - started) / len(x))
+                classifier.window_probabilities(y)
+                times.append((time.perf_counter() - started) / len(starts))
             out[f"{name}, {threads} thread{'s' if threads > 1 else ''}"] = round(1000 * statistics.median(times), 1)
     return out
 
@@ -109,6 +113,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--hours", type=float, default=3.0)
     parser.add_argument("--int8", type=Path, default=None, help="a quantised model file to time beside the bundled one")
+    parser.add_argument("--model", type=Path, action="append", default=[],
+                        help="another model file to time per window beside the bundled one (repeatable)")
     parser.add_argument("--skip-long", action="store_true", help="leave out the long-WAV memory figure")
     parser.add_argument("--before-src", type=Path, default=None,
                         help="also time another copy of the package (a folder holding genrekit/), in the same run")
@@ -133,9 +139,10 @@ def main() -> None:
             songs.append(song)
         figures[f"folder of {args.songs} 3-min MP3s"] = folder(library, songs, before)
         before_model = args.before_src / "genrekit/data/models/default.genre" if args.before_src else None
-        figures["ms per 3-s patch"] = patch_ms({"float32 (bundled)": None,
-                                                **({"before: its bundled model": before_model} if before_model else {}),
-                                                **({"int8": args.int8} if args.int8 else {})})
+        figures["ms per 3-s window"] = patch_ms({"bundled default": None,
+                                                 **({"before: its bundled model": before_model} if before_model else {}),
+                                                 **{m.name: m for m in args.model},
+                                                 **({"int8": args.int8} if args.int8 else {})})
         if not args.skip_long:
             figures[f"predict on a {args.hours:g}-hour WAV"] = long_file(tmp_path, args.hours)
     if args.json:

@@ -54,7 +54,8 @@ def train_recipe(recipe: Mapping[str, Any], records: Sequence[Record], out: Path
                                                     seed=recipe.get("seed", 0), use_all=True))
     else:
         config = ClassicConfig(feature_set=recipe["feature_set"], feature_options=dict(recipe.get("feature_options") or {}),
-                               window=recipe.get("window"), seed=recipe.get("seed", 0), use_all=True)
+                               window=recipe.get("window"), seed=recipe.get("seed", 0), use_all=True,
+                               search=bool(recipe.get("search", False)), calibrate=recipe.get("calibrate"))
         train(list(records), out, kind, config)
     return out
 

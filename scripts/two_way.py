@@ -63,6 +63,8 @@ LAYERS = {"layers": ["penultimate", "taggram"], "pooling": ["mean"]}
 """What each network gives a probe: its penultimate layer and its 50 tag scores (one pass; the mid-end would add
 ~60 % to the network's time, beyond the default's budget)."""
 NETWORKS = {"msd": "MSD_musicnn", "mtt": "MTT_musicnn", "msdvgg": "MSD_vgg", "mttvgg": "MTT_vgg"}
+PENULTIMATE = {"msdpen": "MSD_musicnn"}
+"""A network's penultimate layer alone (mean over the window's patch), the 200 units musicnn's authors recommend."""
 COMBINED = {"msd+mtt": ("msd", "mtt"), "all4": ("msd", "mtt", "msdvgg", "mttvgg")}
 """Embeddings of several networks side by side (``musicnn+musicnn`` with one options mapping per member)."""
 
@@ -71,6 +73,14 @@ SINGLES: list[tuple[str, str, str]] = [
 ]
 """``(key, estimator, representation)``: a linear and an RBF probe on each network and on the combinations; rf, knn
 and gbm trailed these on the valid split (docs/results.md) and are left out for time."""
+
+SEARCHED: list[tuple[str, str, str]] = [("logreg-search-msd", "logreg", "msd"),
+                                        ("logreg-search-msdpen", "logreg", "msdpen")]
+"""Linear probes with their regularisation tuned first and no sigmoid calibrators (``genrekit train --search
+--no-calibrate``): ``C`` by grouped cross-validation on the tracks each direction fits on
+(:func:`genrekit.models.classic.search`; nothing of the scored direction is seen); a temperature still calibrates
+them, out of fold, as it does every candidate. Added after the first run, which used default hyper-parameters and
+calibration only (``--add``)."""
 
 ENSEMBLES: list[tuple[str, ...]] = [
     ("logreg-msd", "logreg-mtt"),
@@ -86,6 +96,8 @@ def representation(rep: str) -> tuple[str, dict[str, Any]]:
     """``(feature set name, options)`` of a representation key."""
     if rep in NETWORKS:
         return "musicnn", {"model": NETWORKS[rep], **LAYERS}
+    if rep in PENULTIMATE:
+        return "musicnn", {"model": PENULTIMATE[rep], "layers": ["penultimate"], "pooling": ["mean"]}
     parts = COMBINED[rep]
     return "+".join(["musicnn"] * len(parts)), {"members": [representation(p)[1] for p in parts]}
 
@@ -188,18 +200,26 @@ def model_costs(model_path: Path, repeats: int = 3) -> tuple[float, float]:
     return costs[0], costs[1]
 
 
-def probe_held_out(model: str, data: Any, labels: list[str], say: Callable[[str], None]) -> tuple[HeldOut, float, float]:
-    """Fit ``model`` in each direction on ``data``'s windows; ``(held-out predictions, file MB extrapolated to every
-    track, fit seconds)``."""
+def probe_held_out(model: str, data: Any, labels: list[str], say: Callable[[str], None], *,
+                   search: bool = False) -> tuple[HeldOut, float, float, dict[str, Any]]:
+    """Fit ``model`` in each direction on ``data``'s windows (``search``: uncalibrated, its grid tuned first on the
+    fit side's tracks, as ``genrekit train --search --no-calibrate`` does); ``(held-out predictions, file MB
+    extrapolated to every track, fit seconds, each direction's chosen parameters)``."""
     probs = np.zeros((len(data), len(labels)))
     direction = np.empty(len(data), dtype=object)
     fit_s = 0.0
     sizes: list[tuple[int, float]] = []  # (tracks fit on, file MB)
+    chosen: dict[str, Any] = {}
     for name, fit_idx, scored_idx in two_way_directions(data.splits, data.groups):
         started = time.perf_counter()
-        pipe = classic.build_pipeline(model, random_state=0)
         y = np.array([str(v) for v in data.labels[fit_idx]])
-        classic.fit_pipeline(pipe, data.X[fit_idx], y, data.groups[fit_idx], seed=0)
+        if search:
+            unfitted = classic.build_pipeline(model, random_state=0, calibrate=False)
+            found = classic.search(unfitted, data.X[fit_idx], y, data.groups[fit_idx], seed=0)
+            pipe, chosen[name] = found.pipeline, found.best_params
+        else:
+            pipe = classic.build_pipeline(model, random_state=0)
+            classic.fit_pipeline(pipe, data.X[fit_idx], y, data.groups[fit_idx], seed=0)
         fit_s += time.perf_counter() - started
         order = [list(pipe.classes_).index(label) for label in labels]
         probs[scored_idx] = pipe.predict_proba(data.X[scored_idx])[:, order]
@@ -211,7 +231,7 @@ def probe_held_out(model: str, data: Any, labels: list[str], say: Callable[[str]
     (n1, mb1), (n2, mb2) = sizes
     n_all = len(set(data.paths.tolist()))
     size_mb = mb1 + (mb1 - mb2) * (n_all - n1) / (n1 - n2) if n1 != n2 else max(mb1, mb2)  # linear in the tracks
-    return HeldOut(probs, np.asarray(data.paths), truth, direction), round(max(size_mb, mb1, mb2), 3), fit_s
+    return HeldOut(probs, np.asarray(data.paths), truth, direction), round(max(size_mb, mb1, mb2), 3), fit_s, chosen
 
 
 def model_held_out(model_path: Path, records: list[Any], name: str, jobs: int) -> HeldOut:
@@ -313,6 +333,9 @@ def markdown(result: dict[str, Any]) -> str:
     lines += ["", f"By the rule: default **{default.name}** (mean {default.score:.3f}), accurate **{accurate.name}** "
                   f"(mean {accurate.score:.3f}, {accurate.ms_per_clip / default.ms_per_clip:.1f} x the default's cost).",
               "", f"Machine: {result['machine']}; {result['seconds']:.0f} s for the whole run."]
+    if result.get("added_later"):
+        lines += ["", "Added later with `--add` (same protocol, same splits; seconds of that run): "
+                  + ", ".join(f"`{k}` ({v:.0f} s)" for k, v in result["added_later"].items()) + "."]
     return "\n".join(lines)
 
 
@@ -328,6 +351,8 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "genrekit-two-way",
                         help="where the CNN's valid->train model is kept between runs")
     parser.add_argument("--only", nargs="+", help="run only these candidate keys (a quick look; writes nothing)")
+    parser.add_argument("--add", nargs="+", help="run only these candidate keys and merge them into --json (replacing "
+                        "entries of the same key); the page is rewritten from the merged result")
     args = parser.parse_args()
     if not (args.gtzan / "manifest.csv").exists():
         sys.exit(f"GTZAN not found at {args.gtzan}")
@@ -345,9 +370,10 @@ def main() -> None:
     tables: dict[str, Any] = {}
     costs: dict[str, tuple[float, float]] = {}
     sizes: dict[str, float] = {}
-    wanted = set(args.only) if args.only else None
-    needed = {part for key, _, rep in SINGLES if wanted is None or key in wanted for part in COMBINED.get(rep, (rep,))}
-    for rep in NETWORKS:
+    wanted = set(args.only or args.add or ()) or None
+    needed = {part for key, _, rep in SINGLES + SEARCHED if wanted is None or key in wanted
+              for part in COMBINED.get(rep, (rep,))}
+    for rep in [*NETWORKS, *PENULTIMATE]:
         if rep not in needed:
             continue
         set_name, options = representation(rep)
@@ -362,15 +388,18 @@ def main() -> None:
         if all(p in tables for p in parts):
             tables[rep] = side_by_side([tables[p] for p in parts])
             costs[rep] = (sum(costs[p][0] for p in parts), sum(costs[p][1] for p in parts))
-    for key, model, rep in SINGLES:
+    searched = {key for key, _, _ in SEARCHED}
+    for key, model, rep in SINGLES + SEARCHED:
         if (wanted is not None and key not in wanted) or rep not in tables:
             continue
         say(f"  {key}")
-        held[key], sizes[key], fit_s = probe_held_out(model, tables[rep], labels, say)
+        held[key], sizes[key], fit_s, params = probe_held_out(model, tables[rep], labels, say, search=key in searched)
         set_name, options = representation(rep)
-        recipe = {"kind": model, "feature_set": set_name, "feature_options": options, "window": WINDOW, "seed": 0}
+        recipe = {"kind": model, "feature_set": set_name, "feature_options": options, "window": WINDOW, "seed": 0,
+                  **({"search": True, "calibrate": False} if key in searched else {})}
         candidates.append({"key": key, "recipe": recipe, "ms_per_clip": costs[rep][0], "ms_per_song": costs[rep][1],
-                           "model_mb": sizes[key], "fit_seconds": round(fit_s, 1), **score(held[key], labels)})
+                           "model_mb": sizes[key], "fit_seconds": round(fit_s, 1),
+                           **({"searched_params": params} if params else {}), **score(held[key], labels)})
         say(f"    mean bal {TwoWayCandidate.from_json(candidates[-1]).score:.3f}")
     if args.cnn_train and (wanted is None or "cnn" in wanted):
         held["cnn"] = cnn_held_out(records, args.cnn_train, args.work, args.jobs, say)
@@ -404,9 +433,15 @@ def main() -> None:
         "seconds": round(time.perf_counter() - started, 1),
         "candidates": candidates,
     }
-    if wanted is not None:
+    if args.only:
         print(markdown(result))
         return
+    if args.add:
+        earlier = json.loads(args.json.read_text())
+        new = {c["key"] for c in candidates}
+        added = {**earlier.get("added_later", {}), **{key: result["seconds"] for key in sorted(new)}}
+        result = earlier | {"candidates": [c for c in earlier["candidates"] if c["key"] not in new] + candidates,
+                            "added_later": added}
     args.json.write_text(json.dumps(result, indent=1))
     write_section(args.out, SECTION, markdown(result))
     say(f"wrote {args.json} and the {SECTION} section of {args.out}")

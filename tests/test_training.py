@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from genrekit.errors import DatasetError
+from genrekit.errors import ConfigError, DatasetError
 from genrekit.models.bundle import read_card
 from genrekit.trainers import ClassicConfig
 from genrekit.training import evaluate, train
@@ -74,6 +74,19 @@ def test_train_with_all_has_no_validation(tiny_collection: Path, tmp_path: Path)
     assert result.card.training.split == "all"
     assert result.card.training.n_tracks == 12
     assert not result.card.validation.measured
+
+
+def test_no_calibrate_keeps_the_estimators_own_probabilities_searched_or_not(tiny_collection: Path, tmp_path: Path):
+    plain = train(tiny_collection, tmp_path / "p.genre", "logreg", ClassicConfig(feature_set="seed", window=1.0))
+    assert plain.card.model.details["calibration"]["method"] == "sigmoid"  # the measured default for logreg
+    for search in (False, True):
+        result = train(tiny_collection, tmp_path / f"u{search}.genre", "logreg",
+                       ClassicConfig(feature_set="seed", window=1.0, calibrate=False, search=search))
+        details = result.card.model.details
+        assert details["calibration"] is None and details["estimator"] == "LogisticRegression"
+        assert (details["search"] is not None) == search
+    with pytest.raises(ConfigError, match="svm needs calibrate=True"):
+        train(tiny_collection, tmp_path / "svm.genre", "svm", ClassicConfig(feature_set="seed", window=1.0, calibrate=False))
 
 
 def test_search_tunes_with_grouped_folds(tiny_collection: Path, tmp_path: Path):

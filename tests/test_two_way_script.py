@@ -42,7 +42,7 @@ def _table(rng: np.random.Generator, labels: list[str], per_split: dict[str, int
 def test_every_track_is_scored_once_in_each_candidate_and_the_ensemble(two_way):
     labels = ["a", "b", "c"]
     data = _table(np.random.default_rng(0), labels, {"train": 24, "valid": 12})
-    held, size_mb, _ = two_way.probe_held_out("logreg", data, labels, lambda _line: None)
+    held, size_mb, _, _ = two_way.probe_held_out("logreg", data, labels, lambda _line: None)
     assert size_mb > 0
     assert set(held.direction.tolist()) == {"train->valid", "valid->train"}
     assert (held.direction[data.splits == "valid"] == "train->valid").all()  # valid windows scored by the train fit
@@ -53,7 +53,7 @@ def test_every_track_is_scored_once_in_each_candidate_and_the_ensemble(two_way):
     assert result["calibration"]["temperature_all_held_out"] > 0
     assert sum(b["count"] for b in result["calibration"]["pooled_before"]["bins"]) == 36  # every track once
 
-    svm, _, _ = two_way.probe_held_out("svm", data, labels, lambda _line: None)
+    svm, _, _, _ = two_way.probe_held_out("svm", data, labels, lambda _line: None)
     ensemble = two_way.ensemble_held_out([held, svm])
     ids, _, probs = ensemble.track_probs()
     assert len(ids) == 36 and len(set(ids.tolist())) == 36

@@ -103,7 +103,7 @@ def classify_files(
     workers = min(jobs, len(files))
     if workers <= 1:
         if not given:  # the session does not exist yet: it is created with these threads on first use
-            classifier.bundle.intra_op_threads = default_threads() if threads is None else threads
+            classifier.set_threads(default_threads() if threads is None else threads)
         return _in_process(classifier, files, predict_options)
     return map_in_workers(
         _classify_in_worker,
@@ -145,7 +145,7 @@ _worker: dict[str, Any] = {}
 
 def _init_worker(classifier: GenreClassifier, threads: int, options: dict[str, Any],
                  path_map: PathMap | None = None) -> None:
-    classifier.bundle.intra_op_threads = threads  # an unpickled copy, without a session yet
+    classifier.set_threads(threads)  # an unpickled copy, without sessions yet
     _worker.update(classifier=classifier, options=options, path_map=path_map)
 
 

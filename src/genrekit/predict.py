@@ -127,6 +127,14 @@ class GenreClassifier:
         self.windowing: Windowing = bundle.card.windowing
         self.aggregation: str = bundle.card.aggregation
 
+    def set_threads(self, threads: int) -> None:
+        """onnxruntime intra-op threads of every graph this classifier runs: its model's and its features' networks.
+
+        Takes effect for sessions not created yet (a fresh or unpickled classifier); 0 is onnxruntime's default.
+        """
+        self.bundle.intra_op_threads = threads
+        self.feature_set.set_threads(threads or None)
+
     @property
     def labels(self) -> list[str]:
         return list(self.bundle.labels)

@@ -173,7 +173,11 @@ def recipe_name(recipe: Mapping[str, Any]) -> str:
     shown = f" ({' + '.join(n for n in networks if n)})" if any(networks) else ""
     window = recipe.get("window")
     windows = "whole files" if window is None else f"{window:g} s windows"
-    return f"{kind} on {recipe['feature_set']}{shown}, {windows}"
+    layers = options.get("layers")
+    extra = ([f"{'+'.join(layers)} only"] if layers is not None and list(layers) != ["penultimate", "taggram"] else [])
+    extra += ["tuned by grouped CV"] if recipe.get("search") else []
+    extra += ["no sigmoid calibrators"] if recipe.get("calibrate") is False else []
+    return f"{kind} on {recipe['feature_set']}{shown}, {windows}" + "".join(f", {e}" for e in extra)
 
 
 @dataclass(frozen=True)

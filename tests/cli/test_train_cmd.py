@@ -85,6 +85,13 @@ def test_given_flags_replace_only_their_fields(cli, fake_train, tmp_path):
     assert (call["jobs"], call["cache_dir"]) == (3, tmp_path / "c")
 
 
+def test_no_calibrate_turns_the_sigmoid_calibrators_off(cli, fake_train, tmp_path):
+    result = cli("train", tmp_path, "--model", "logreg", "--set", "seed", "--no-calibrate")
+    assert result.exit_code == 0, result.output
+    (call,) = fake_train
+    assert call["config"] == ClassicConfig(feature_set="seed", calibrate=False)
+
+
 def test_cnn_flags(cli, fake_train, tmp_path):
     result = cli("train", tmp_path, "--model", "cnn", "--init", "musicnn", "--fine-tune", "backend", "--epochs", "2",
                  "--stop-on", "valid", "--hop", "1.5", "--aggregation", "logmean", "--seed", "4", "--all")
@@ -127,6 +134,7 @@ def test_json_prints_the_card(cli, fake_train, tmp_path):
         (["--model", "svm", "--epochs", "3"], "--epochs does not apply to --model svm"),
         (["--model", "rf", "--init", "musicnn", "--stop-on", "valid"], "--init, --stop-on do not apply to --model rf"),
         (["--model", "cnn", "--search"], "--search does not apply to --model cnn"),
+        (["--model", "cnn", "--no-calibrate"], "--no-calibrate does not apply to --model cnn"),
         (["--model", "cnn", "--set", "seed"], "--set does not apply to --model cnn"),
         (["--model", "ensemble", "--members", "a.genre", "b.genre", "--all"], "--all does not apply to --model ensemble"),
         (["--model", "cnn", "--window", "3"], "a cnn's window is its input patch"),

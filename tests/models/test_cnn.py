@@ -92,22 +92,23 @@ def test_musicnn_with_a_genre_head_exports_faithfully(torch, musicnn_weights):
 
 def test_a_model_file_exported_before_max_first_is_rewritten_to_the_same_answers(torch, musicnn_weights, tmp_path,
                                                                                   monkeypatch):
-    from dataclasses import replace
-
+    from genrekit.audio import Windowing
+    from genrekit.features import get_feature_set
     from genrekit.models import bundle
-    from genrekit.models.card import ModelInfo
+    from genrekit.models.card import ModelCard, ModelInfo, TrainingSummary
     from genrekit.models.cnn import export
     from genrekit.models.cnn.arch import MusicnnNet, load_musicnn
-    from genrekit.predict import BUNDLED_MODEL
 
-    card = bundle.read_card(BUNDLED_MODEL)  # a 10-genre musicnn_mel card to put the old-style graph under
-    net = load_musicnn(MusicnnNet(len(card.labels)), musicnn_weights).eval()
+    labels = ["a", "b", "c"]
+    net = load_musicnn(MusicnnNet(len(labels)), musicnn_weights).eval()
     with monkeypatch.context() as patch:
         patch.setattr(export, "pool_before_batch_norm", lambda proto, **_: 0)  # the exporter as it was
-        plain = export.export_onnx(net, 187, 96, card.labels)
+        plain = export.export_onnx(net, 187, 96, labels)
     assert "MaxPool" not in [n.op_type for n in plain.graph.node]
-    old = bundle.save_model(tmp_path / "old.genre", plain, replace(
-        card, model=ModelInfo("cnn", {}), calibration=None, card_sha256=None, onnx=None, members={}))
+    card = ModelCard.build(labels=labels, feature_set=get_feature_set("musicnn_mel"), windowing=Windowing(2.976),
+                           aggregation="mean", model=ModelInfo("cnn", {}),
+                           training=TrainingSummary.of("records", [], split="train", n_windows=0), validation=None)
+    old = bundle.save_model(tmp_path / "old.genre", plain, card)
 
     out, rewritten = export.max_first_file(old, tmp_path / "new.genre")
 

@@ -77,14 +77,11 @@ def test_a_chain_whose_values_are_read_elsewhere_is_left_alone() -> None:
     assert proto.SerializeToString() == before
 
 
-def test_bundled_model_is_already_max_first_and_a_plain_export_is_rewritten() -> None:
-    """The shipped files were rewritten (scripts/max_first_bundled.py); musicnn's own graph is built max-first."""
-    from genrekit.models.bundle import load_model
-    from genrekit.predict import BUNDLED_MODEL
+def test_the_shipped_musicnn_networks_are_built_max_first(musicnn_dir) -> None:
+    """genrekit.musicnn.graph builds the front-end max-first itself, so the rewrite finds nothing left to do."""
+    from genrekit.musicnn.network_file import read_network
 
-    model = load_model(BUNDLED_MODEL)
-    proto = onnx.load_model_from_string(model.files()[model.card.onnx.member])
-    assert pool_before_batch_norm(proto) == 0
-    assert model.card.model.details["front_end"].startswith("max-first (5 branches")
+    proto = onnx.load_model_from_string(read_network(musicnn_dir / "MSD_musicnn.onnx", "MSD_musicnn"))
     ops = [n.op_type for n in proto.graph.node]
-    assert ops.count("MaxPool") == 5 and "ReduceMax" in ops  # 5 front-end pools; the back-end's time max stays
+    assert pool_before_batch_norm(proto, input_width=96) == 0
+    assert ops.count("MaxPool") == 5  # one per front-end branch

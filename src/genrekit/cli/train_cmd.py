@@ -60,6 +60,10 @@ def train(
     search: Annotated[
         bool, typer.Option("--search", help="Tune hyper-parameters by grouped cross-validation first.")
     ] = False,
+    no_calibrate: Annotated[
+        bool, typer.Option("--no-calibrate", help="No sigmoid calibrators (logreg, knn, gbm): the estimator's own "
+                                                  "probabilities.")
+    ] = False,
     use_all: Annotated[
         bool, typer.Option("--all", help="Train on every file, ignoring the collection's splits (no validation).")
     ] = False,
@@ -134,6 +138,7 @@ def train(
         hop=("--hop", hop),
         aggregation=("--aggregation", _value(aggregation)),
         search=("--search", search or None),
+        calibrate=("--no-calibrate", False if no_calibrate else None),
         use_all=("--all", use_all or None),
         seed=("--seed", seed),
         init=("--init", _value(init)),

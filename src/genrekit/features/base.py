@@ -49,6 +49,13 @@ class FeatureSet(ABC):
     name: ClassVar[str]
     version: ClassVar[str]
     sample_rate: int = 22050
+    threads: int | None = None
+    """onnxruntime intra-op threads of the network a set runs (``None``: onnxruntime's default, every core).
+    Set with :meth:`set_threads`; it changes how fast, never what, so it is not part of :meth:`config`."""
+
+    def set_threads(self, threads: int | None) -> None:
+        """Run any network this set uses on ``threads`` intra-op threads (a worker process among N wants 1)."""
+        self.threads = threads
 
     @property
     @abstractmethod

@@ -41,6 +41,11 @@ class CombinedFeatureSet(FeatureSet):
     def options(self) -> dict[str, Any]:
         return {"members": [m.config() for m in self.members]}
 
+    def set_threads(self, threads: int | None) -> None:
+        super().set_threads(threads)
+        for member in self.members:
+            member.set_threads(threads)
+
     def _at_member_rate(self, windows: Sequence[np.ndarray], sr: int, member: FeatureSet) -> list[np.ndarray]:
         from genrekit.audio import resample
 

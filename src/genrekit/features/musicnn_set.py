@@ -159,7 +159,7 @@ class MusicnnFeatureSet(FeatureSet):
     def _network(self):
         from genrekit.musicnn.model import load
 
-        return load(self.model, self.data_dir)
+        return load(self.model, self.data_dir, threads=self.threads)
 
     def extract(self, y: np.ndarray, sr: int) -> np.ndarray:
         return self.extract_many([y], sr)[0]

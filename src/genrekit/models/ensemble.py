@@ -102,6 +102,11 @@ class EnsembleFeatureSet(FeatureSet):
                             for n, c in zip(self.names, self._classifiers)],
                 "labels": self.labels}
 
+    def set_threads(self, threads: int | None) -> None:
+        super().set_threads(threads)
+        for classifier in self._classifiers:
+            classifier.set_threads(threads)
+
     def min_window(self) -> float:
         """The longest member window (seconds): shorter ensemble windows would be too short for that member."""
         return max((c.windowing.window or 0.0) for c in self._classifiers)

@@ -43,7 +43,12 @@ class ClassicConfig:
     file; ``hop=None``: no overlap), their probabilities combined per track by
     ``aggregation`` (``mean``, ``logmean``, ``vote``). ``params`` go to the
     estimator; ``search`` tunes them first by grouped cross-validation on
-    the training rows. ``use_all`` trains on every file, ignoring the
+    the training rows. ``calibrate``: wrap the estimator in grouped sigmoid
+    calibration (``None``: the measured default, every kind but ``rf``;
+    ``False`` keeps the estimator's own probabilities, which a temperature
+    can still calibrate without moving any verdict: on musicnn embeddings the
+    sigmoid calibrators cost linear probes several points of balanced
+    accuracy; docs/results.md, "Two-way yardstick"). ``use_all`` trains on every file, ignoring the
     collection's splits (nothing is validated). ``seed`` seeds everything random.
     """
 
@@ -54,6 +59,7 @@ class ClassicConfig:
     aggregation: str = "mean"
     params: dict[str, Any] = field(default_factory=dict)
     search: bool = False
+    calibrate: bool | None = None
     seed: int = 0
     use_all: bool = False
 
@@ -83,12 +89,15 @@ class ClassicTrainer:
 
         search_info = None
         if config.search:
-            found = classic.search(self.kind, tr.X, y, tr.groups, seed=config.seed, grid=None)
+            unfitted = classic.build_pipeline(self.kind, random_state=config.seed, calibrate=config.calibrate,
+                                              **config.params)
+            found = classic.search(unfitted, tr.X, y, tr.groups, seed=config.seed, grid=None)
             pipeline = found.pipeline
             search_info = {"best_params": found.best_params, "cv_balanced_accuracy": found.best_score,
                            "folds": len(found.splits), "grouped_by": "track"}
         else:
-            pipeline = classic.build_pipeline(self.kind, random_state=config.seed, **config.params)
+            pipeline = classic.build_pipeline(self.kind, random_state=config.seed, calibrate=config.calibrate,
+                                              **config.params)
             classic.fit_pipeline(pipeline, tr.X, y, tr.groups, seed=config.seed)
         onnx_model = bundle.export_pipeline(pipeline, tr.X.shape[1])
         bundle.check_export(onnx_model, pipeline, tr.X[: min(len(tr), 500)])
