@@ -81,6 +81,8 @@ def folder(folder_path: Path, songs: list[Path], before: dict[str, str] | None) 
 def patch_ms(model_paths: dict[str, Path | None]) -> dict[str, object]:
     """ms per 3-s window through a model as prediction runs it: log-mel, network and head (a CNN's graph holds the
     network; a probe's network is the package's musicnn), 4 windows per call, median of 5 after a warm-up."""
+    from threadpoolctl import threadpool_limits
+
     from genrekit.predict import BUNDLED_MODEL, load_model
 
     out: dict[str, object] = {}
@@ -90,12 +92,13 @@ def patch_ms(model_paths: dict[str, Path | None]) -> dict[str, object]:
             classifier.set_threads(threads)
             sr = classifier.sample_rate
             y = np.random.default_rng(0).uniform(-0.3, 0.3, int(4 * classifier.windowing.window * sr)).astype(np.float32)
-            starts, _ = classifier.window_probabilities(y)  # warm-up: sessions, arenas, mel bases
-            times = []
-            for _ in range(5):
-                started = time.perf_counter()
-                classifier.window_probabilities(y)
-                times.append((time.perf_counter() - started) / len(starts))
+            with threadpool_limits(1, user_api="blas"):  # as prediction runs (genrekit.batch)
+                starts, _ = classifier.window_probabilities(y)  # warm-up: sessions, arenas, mel bases
+                times = []
+                for _ in range(5):
+                    started = time.perf_counter()
+                    classifier.window_probabilities(y)
+                    times.append((time.perf_counter() - started) / len(starts))
             out[f"{name}, {threads} thread{'s' if threads > 1 else ''}"] = round(1000 * statistics.median(times), 1)
     return out
 
@@ -138,13 +141,13 @@ def main() -> None:
             song.write_bytes(mp3.read_bytes())
             songs.append(song)
         figures[f"folder of {args.songs} 3-min MP3s"] = folder(library, songs, before)
+        if not args.skip_long:  # before this process loads any model: a child's peak RSS counts its parent's at fork
+            figures[f"predict on a {args.hours:g}-hour WAV"] = long_file(tmp_path, args.hours)
         before_model = args.before_src / "genrekit/data/models/default.genre" if args.before_src else None
         figures["ms per 3-s window"] = patch_ms({"bundled default": None,
                                                  **({"before: its bundled model": before_model} if before_model else {}),
                                                  **{m.name: m for m in args.model},
                                                  **({"int8": args.int8} if args.int8 else {})})
-        if not args.skip_long:
-            figures[f"predict on a {args.hours:g}-hour WAV"] = long_file(tmp_path, args.hours)
     if args.json:
         print(json.dumps(figures, indent=2))
         return

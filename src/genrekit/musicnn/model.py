@@ -24,8 +24,10 @@ from genrekit.musicnn.labels import labels_for
 from genrekit.musicnn.paths import DEFAULT_MODEL, MEL_BASIS_FILE, check_model_name, weights_file
 from genrekit.runtime import onnx_session, run_batched
 
-MAX_BATCH = 16
-"""Patches per onnxruntime call: ~10 MB of intermediate activations per patch, so ~160 MB at most."""
+MAX_BATCH = 4
+"""Patches per onnxruntime call: ~10 MB of intermediate activations per patch, so ~40 MB at most. Larger
+batches run no faster per patch on CPU (measured 1 to 12) but cost memory and page faults: with 16, a cold
+`genrekit predict` of a 3-minute song peaked at 326 MB instead of 166 MB (docs/results.md, "Speed")."""
 
 
 @dataclass(frozen=True)
