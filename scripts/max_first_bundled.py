@@ -1,7 +1,9 @@
-"""Rewrite the bundled model files' musicnn front-end max-first (genrekit.musicnn.max_first), in place.
+"""Rewrite CNN model files' musicnn front-end max-first (genrekit.musicnn.max_first), in place.
 
-The bundled models were exported before ``export_onnx`` rewrote musicnn's
-front-end itself; this brings them to the graph a new export produces. The
+The CNN models bundled at the time were exported before ``export_onnx``
+rewrote musicnn's front-end itself; this brought them to the graph a new
+export produces (the bundled models have since become probes on musicnn's
+embeddings, which it skips). The
 rewrite is checked on random patches (probabilities within 1e-5) before a
 file is replaced, and a file already rewritten is left alone. Speed before
 and after: ``python benchmarks/engine.py`` (its ``--before`` model).
@@ -27,7 +29,11 @@ def main() -> None:
     from genrekit.models.cnn.export import max_first_file
 
     for path in args.models:
-        if "front_end" in read_card(path).model.details:
+        card = read_card(path)
+        if card.kind != "cnn":
+            print(f"{path.name}: a {card.kind} model, no CNN graph to rewrite")
+            continue
+        if "front_end" in card.model.details:
             print(f"{path.name}: already max-first")
             continue
         out, rewritten = max_first_file(path, path)

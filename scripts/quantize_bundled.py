@@ -225,7 +225,7 @@ def _metrics(probs: np.ndarray, track: np.ndarray, track_labels: list, labels: l
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", type=Path, default=None, help="model file (default: the bundled one)")
+    parser.add_argument("--model", type=Path, default=None, help="a CNN model file (default: the bundled one)")
     parser.add_argument("--gtzan", type=Path, default=REPO.parent / "shared" / "gtzan")
     parser.add_argument("--calib-patches", type=int, default=352, help="train patches to calibrate on")
     parser.add_argument("--variants", default=",".join(VARIANTS), help=f"comma-separated, of {', '.join(VARIANTS)}")
@@ -251,6 +251,9 @@ def main() -> None:
     classifier = load_model(path)
     bundle = load_bundle(path)
     card, labels = bundle.card, bundle.labels
+    if card.kind != "cnn":
+        sys.exit(f"{path}: a {card.kind} model; this script quantises a CNN model file, whose graph holds the "
+                 "network (the bundled models were CNNs when it was written; pass one with --model)")
     spec = card.onnx or OnnxSpec()
     shipped = bundle.member_bytes(spec.member)
     cache = args.cache if str(args.cache) else None
