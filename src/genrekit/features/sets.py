@@ -5,8 +5,9 @@
   ``hpss=False`` drops the 4 harmonic/percussive columns (53).
 - ``default``: genrekit's best hand-crafted set, 37 columns (see :mod:`genrekit.features.default`);
   ``groups=[...]`` picks other column groups.
-- ``musicnn``: pretrained musicnn embeddings (see :mod:`genrekit.features.musicnn_set`); ``musicnn_midend``,
-  ``musicnn_taggram``, ``vgg``, ``vgg_midend``, ``vgg_taggram`` name its richer configurations.
+- ``musicnn``: pretrained musicnn embeddings (see :mod:`genrekit.features.musicnn_set`); ``musicnn_penultimate``
+  (the 200 units alone, mean over a window's patches: the bundled models' input), ``musicnn_midend``,
+  ``musicnn_taggram``, ``vgg``, ``vgg_midend``, ``vgg_taggram`` name its other configurations.
 
 Each module is imported only when its set is built, so listing the sets stays cheap
 (deferred imports, on purpose).
@@ -49,6 +50,7 @@ def _musicnn_preset(**preset: Any) -> Callable[..., FeatureSet]:
 
 
 MUSICNN_PRESETS: dict[str, dict[str, Any]] = {
+    "musicnn_penultimate": {"layers": ["penultimate"], "pooling": ["mean"]},  # the bundled models' input
     "musicnn_midend": {"layers": ["midend"]},
     "musicnn_taggram": {"layers": ["taggram"], "pooling": ["mean", "std"]},
     "vgg": {"model": "MSD_vgg"},
