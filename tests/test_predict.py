@@ -200,3 +200,26 @@ def test_predict_command_takes_a_bundled_model_name(bundled_pair: Path, write_au
         results[name] = json.loads(result.stdout)
     assert results["default"]["genre"] == results["accurate"]["genre"] == "tones"
     assert results["accurate"]["confidence"] < results["default"]["confidence"]  # the tempered one is the accurate file
+
+
+def test_a_classifiers_threads_reach_the_network_inside_its_feature_set(monkeypatch):
+    """The bundled probe runs musicnn inside its feature set: that network follows the model's thread count."""
+    from genrekit import store
+    from genrekit.store import _init_worker, _Job
+
+    monkeypatch.setattr(store, "_WORKER_JOB", None)  # restored after the test: _init_worker sets it
+
+    classifier = load_model()  # the bundled model: a probe on musicnn embeddings
+    assert classifier.bundle.intra_op_threads == 1 and classifier.feature_set.threads == 1
+    classifier.set_threads(2)
+    assert classifier.bundle.intra_op_threads == 2 and classifier.feature_set.threads == 2
+    classifier.set_threads(0)  # onnxruntime's default, for the network too
+    assert classifier.feature_set.threads is None
+
+    from genrekit.audio import Windowing
+    from genrekit.features import get_feature_set
+
+    job = _Job(get_feature_set("musicnn_penultimate"), Windowing(3.0), None)
+    assert job.feature_set.threads is None  # in one process: every core
+    _init_worker(job)  # a feature-table worker among several: one core each
+    assert job.feature_set.threads == 1

@@ -437,6 +437,7 @@ _WORKER_JOB: _Job | None = None
 
 def _init_worker(job: _Job) -> None:
     global _WORKER_JOB
+    job.feature_set.set_threads(1)  # a network inside the set: one core per worker, as the workers share them
     _WORKER_JOB = job
 
 
