@@ -48,6 +48,7 @@ from genrekit.evaluation import (
     two_way_directions,
 )
 from genrekit.features import get_feature_set
+from genrekit.features.sets import MUSICNN_PRESETS
 from genrekit.models import bundle, classic
 from genrekit.predict import BUNDLED_MODEL, load_model
 from genrekit.selection import NoEligibleCandidate, TwoWayCandidate, choose_two_way, recipe_name
@@ -96,8 +97,8 @@ def representation(rep: str) -> tuple[str, dict[str, Any]]:
     """``(feature set name, options)`` of a representation key."""
     if rep in NETWORKS:
         return "musicnn", {"model": NETWORKS[rep], **LAYERS}
-    if rep in PENULTIMATE:
-        return "musicnn", {"model": PENULTIMATE[rep], "layers": ["penultimate"], "pooling": ["mean"]}
+    if rep in PENULTIMATE:  # the options of the named set genrekit ships (`--set musicnn_penultimate`)
+        return "musicnn", {"model": PENULTIMATE[rep], **MUSICNN_PRESETS["musicnn_penultimate"]}
     parts = COMBINED[rep]
     return "+".join(["musicnn"] * len(parts)), {"members": [representation(p)[1] for p in parts]}
 

@@ -126,7 +126,7 @@ class GenreClassifier:
             raise ModelFileError(f"{bundle.path}: the model's input columns differ from those of {feature_set.name}")
         self.windowing: Windowing = bundle.card.windowing
         self.aggregation: str = bundle.card.aggregation
-        feature_set.set_threads(bundle.intra_op_threads or None)  # its network runs as the model's graph does
+        self.set_threads(bundle.intra_op_threads)  # a network inside the feature set runs as the model's graph does
 
     def set_threads(self, threads: int) -> None:
         """onnxruntime intra-op threads of every graph this classifier runs: its model's and its features' networks.

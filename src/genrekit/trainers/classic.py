@@ -88,16 +88,14 @@ class ClassicTrainer:
         check_labels(source, list(y))
 
         search_info = None
+        pipeline = classic.build_pipeline(self.kind, random_state=config.seed, calibrate=config.calibrate,
+                                          **config.params)
         if config.search:
-            unfitted = classic.build_pipeline(self.kind, random_state=config.seed, calibrate=config.calibrate,
-                                              **config.params)
-            found = classic.search(unfitted, tr.X, y, tr.groups, seed=config.seed, grid=None)
+            found = classic.search(pipeline, tr.X, y, tr.groups, seed=config.seed, grid=None)
             pipeline = found.pipeline
             search_info = {"best_params": found.best_params, "cv_balanced_accuracy": found.best_score,
                            "folds": len(found.splits), "grouped_by": "track"}
         else:
-            pipeline = classic.build_pipeline(self.kind, random_state=config.seed, calibrate=config.calibrate,
-                                              **config.params)
             classic.fit_pipeline(pipeline, tr.X, y, tr.groups, seed=config.seed)
         onnx_model = bundle.export_pipeline(pipeline, tr.X.shape[1])
         bundle.check_export(onnx_model, pipeline, tr.X[: min(len(tr), 500)])

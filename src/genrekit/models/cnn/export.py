@@ -27,9 +27,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from genrekit.features import feature_set_from_config
 from genrekit.models import bundle
 from genrekit.models.bundle import INPUT_NAME, OUTPUT_NAME
-from genrekit.features import feature_set_from_config
 from genrekit.models.card import OnnxSpec
 from genrekit.musicnn.max_first import pool_before_batch_norm
 from genrekit.runtime import onnx_session
