@@ -49,7 +49,7 @@ from genrekit.evaluation import (
 )
 from genrekit.features import get_feature_set
 from genrekit.features.sets import MUSICNN_PRESETS
-from genrekit.models import bundle, classic
+from genrekit.models import bundle, classic, tag_prior
 from genrekit.predict import BUNDLED_MODEL, load_model
 from genrekit.selection import NoEligibleCandidate, TwoWayCandidate, choose_two_way, recipe_name
 from genrekit.store import compute_features
@@ -64,9 +64,13 @@ LAYERS = {"layers": ["penultimate", "taggram"], "pooling": ["mean"]}
 """What each network gives a probe: its penultimate layer and its 50 tag scores (one pass; the mid-end would add
 ~60 % to the network's time, beyond the default's budget)."""
 NETWORKS = {"msd": "MSD_musicnn", "mtt": "MTT_musicnn", "msdvgg": "MSD_vgg", "mttvgg": "MTT_vgg"}
-PENULTIMATE = {"msdpen": "MSD_musicnn"}
-"""A network's penultimate layer alone (mean over the window's patch), the 200 units musicnn's authors recommend."""
-COMBINED = {"msd+mtt": ("msd", "mtt"), "all4": ("msd", "mtt", "msdvgg", "mttvgg")}
+PRESETS = {"msdpen": ("MSD_musicnn", "musicnn_penultimate"), "msdtags": ("MSD_musicnn", "musicnn_tags"),
+           "mtttags": ("MTT_musicnn", "musicnn_tags")}
+"""Named sets genrekit ships, on one network: ``musicnn_penultimate`` is the penultimate layer alone (mean over the
+window's patch), the 200 units musicnn's authors recommend; ``musicnn_tags`` adds the 50 tag scores of the same pass,
+which a tag prior reads."""
+COMBINED = {"msd+mtt": ("msd", "mtt"), "all4": ("msd", "mtt", "msdvgg", "mttvgg"),
+            "msdtags+mtttags": ("msdtags", "mtttags")}
 """Embeddings of several networks side by side (``musicnn+musicnn`` with one options mapping per member)."""
 
 SINGLES: list[tuple[str, str, str]] = [
@@ -83,6 +87,13 @@ SEARCHED: list[tuple[str, str, str]] = [("logreg-search-msd", "logreg", "msd"),
 them, out of fold, as it does every candidate. Added after the first run, which used default hyper-parameters and
 calibration only (``--add``)."""
 
+PRIOR: list[tuple[str, str, str]] = [("logreg-prior-msd", "logreg", "msdtags"),
+                                     ("logreg-prior-msd+mtt", "logreg", "msdtags+mtttags")]
+"""Searched linear probes on the penultimate layer(s) with musicnn's genre tags as a zero-shot prior
+(``genrekit train --set musicnn_tags --search --no-calibrate --tag-prior``; :mod:`genrekit.models.tag_prior`): ``C``
+and then the prior's weight by grouped cross-validation on the tracks each direction fits on. Added later (``--add``),
+after a look at held-out directions showed the few-shot direction missing genres the tags name."""
+
 ENSEMBLES: list[tuple[str, ...]] = [
     ("logreg-msd", "logreg-mtt"),
     ("logreg-msd", "logreg-mtt", "logreg-msdvgg", "logreg-mttvgg"),
@@ -97,8 +108,9 @@ def representation(rep: str) -> tuple[str, dict[str, Any]]:
     """``(feature set name, options)`` of a representation key."""
     if rep in NETWORKS:
         return "musicnn", {"model": NETWORKS[rep], **LAYERS}
-    if rep in PENULTIMATE:  # the options of the named set genrekit ships (`--set musicnn_penultimate`)
-        return "musicnn", {"model": PENULTIMATE[rep], **MUSICNN_PRESETS["musicnn_penultimate"]}
+    if rep in PRESETS:  # the options of a named set genrekit ships (`--set musicnn_penultimate`, ...)
+        model, preset = PRESETS[rep]
+        return "musicnn", {"model": model, **MUSICNN_PRESETS[preset]}
     parts = COMBINED[rep]
     return "+".join(["musicnn"] * len(parts)), {"members": [representation(p)[1] for p in parts]}
 
@@ -202,32 +214,53 @@ def model_costs(model_path: Path, repeats: int = 3) -> tuple[float, float]:
 
 
 def probe_held_out(model: str, data: Any, labels: list[str], say: Callable[[str], None], *,
-                   search: bool = False) -> tuple[HeldOut, float, float, dict[str, Any]]:
+                   search: bool = False, prior: bool = False) -> tuple[HeldOut, float, float, dict[str, Any]]:
     """Fit ``model`` in each direction on ``data``'s windows (``search``: uncalibrated, its grid tuned first on the
-    fit side's tracks, as ``genrekit train --search --no-calibrate`` does); ``(held-out predictions, file MB
-    extrapolated to every track, fit seconds, each direction's chosen parameters)``."""
+    fit side's tracks, as ``genrekit train --search --no-calibrate`` does; ``prior``: with a tag prior, as
+    ``--tag-prior`` adds); ``(held-out predictions, file MB extrapolated to every track, fit seconds, each
+    direction's chosen parameters)``."""
     probs = np.zeros((len(data), len(labels)))
     direction = np.empty(len(data), dtype=object)
     fit_s = 0.0
     sizes: list[tuple[int, float]] = []  # (tracks fit on, file MB)
     chosen: dict[str, Any] = {}
+    prior_parts: list[tuple[np.ndarray, ...]] = []  # (probe probs, z, tracks, truth) of each scored direction
     for name, fit_idx, scored_idx in two_way_directions(data.splits, data.groups):
         started = time.perf_counter()
         y = np.array([str(v) for v in data.labels[fit_idx]])
-        if search:
-            unfitted = classic.build_pipeline(model, random_state=0, calibrate=False)
-            found = classic.search(unfitted, data.X[fit_idx], y, data.groups[fit_idx], seed=0)
-            pipe, chosen[name] = found.pipeline, found.best_params
+        if prior:
+            fitted = tag_prior.fit(classic.build_pipeline(model, random_state=0, calibrate=False if search else None),
+                                   data.X[fit_idx], y, data.groups[fit_idx], data.columns, search=search, seed=0)
+            pipe, predict, graph = fitted.pipeline, fitted.predict_proba, fitted.export()
+            chosen[name] = {**(fitted.search.best_params if fitted.search else {}), "prior_weight": fitted.prior.weight}
+            order = [[str(c) for c in pipe.classes_].index(label) for label in labels]
+            X_scored = data.X[scored_idx]
+            prior_parts.append((pipe.predict_proba(fitted.prior.probe_input(X_scored))[:, order],
+                                fitted.prior.scores(X_scored), np.asarray(data.paths)[scored_idx],
+                                np.array([str(v) for v in data.labels[scored_idx]])))
         else:
-            pipe = classic.build_pipeline(model, random_state=0)
-            classic.fit_pipeline(pipe, data.X[fit_idx], y, data.groups[fit_idx], seed=0)
+            if search:
+                unfitted = classic.build_pipeline(model, random_state=0, calibrate=False)
+                found = classic.search(unfitted, data.X[fit_idx], y, data.groups[fit_idx], seed=0)
+                pipe, chosen[name] = found.pipeline, found.best_params
+            else:
+                pipe = classic.build_pipeline(model, random_state=0)
+                classic.fit_pipeline(pipe, data.X[fit_idx], y, data.groups[fit_idx], seed=0)
+            predict, graph = pipe.predict_proba, bundle.export_pipeline(pipe, data.X.shape[1]).SerializeToString()
         fit_s += time.perf_counter() - started
         order = [list(pipe.classes_).index(label) for label in labels]
-        probs[scored_idx] = pipe.predict_proba(data.X[scored_idx])[:, order]
+        probs[scored_idx] = predict(data.X[scored_idx])[:, order]
         direction[scored_idx] = name
-        sizes.append((len(set(data.paths[fit_idx].tolist())),
-                      len(bundle.export_pipeline(pipe, data.X.shape[1]).SerializeToString()) / 1e6))
+        sizes.append((len(set(data.paths[fit_idx].tolist())), len(graph) / 1e6))
         say(f"    {name}: fit {time.perf_counter() - started:.1f} s")
+    if prior_parts:  # the weight a shipped model gets, as its temperature: fit on both directions' held-out rows
+        by_weight = {f"{w:g}": float(np.mean(tag_prior.track_balanced_accuracy(prior_parts, labels, w)))
+                     for w in tag_prior.WEIGHTS}
+        weight = tag_prior.best_weight(by_weight)
+        rows = [np.concatenate([part[k] for part in prior_parts]) for k in range(4)]
+        combined = tag_prior.TagPrior.combine(rows[0], rows[1], weight)
+        chosen["all_held_out"] = {"prior_weight": weight, "mean_balanced_accuracy_by_weight": by_weight,
+                                  "temperature": round(fit_temperature(combined, rows[2], rows[3], labels), 4)}
     truth = np.array([str(v) for v in data.labels])
     (n1, mb1), (n2, mb2) = sizes
     n_all = len(set(data.paths.tolist()))
@@ -372,9 +405,9 @@ def main() -> None:
     costs: dict[str, tuple[float, float]] = {}
     sizes: dict[str, float] = {}
     wanted = set(args.only or args.add or ()) or None
-    needed = {part for key, _, rep in SINGLES + SEARCHED if wanted is None or key in wanted
+    needed = {part for key, _, rep in SINGLES + SEARCHED + PRIOR if wanted is None or key in wanted
               for part in COMBINED.get(rep, (rep,))}
-    for rep in [*NETWORKS, *PENULTIMATE]:
+    for rep in [*NETWORKS, *PRESETS]:
         if rep not in needed:
             continue
         set_name, options = representation(rep)
@@ -389,15 +422,18 @@ def main() -> None:
         if all(p in tables for p in parts):
             tables[rep] = side_by_side([tables[p] for p in parts])
             costs[rep] = (sum(costs[p][0] for p in parts), sum(costs[p][1] for p in parts))
-    searched = {key for key, _, _ in SEARCHED}
-    for key, model, rep in SINGLES + SEARCHED:
+    searched = {key for key, _, _ in SEARCHED + PRIOR}
+    with_prior = {key for key, _, _ in PRIOR}
+    for key, model, rep in SINGLES + SEARCHED + PRIOR:
         if (wanted is not None and key not in wanted) or rep not in tables:
             continue
         say(f"  {key}")
-        held[key], sizes[key], fit_s, params = probe_held_out(model, tables[rep], labels, say, search=key in searched)
+        held[key], sizes[key], fit_s, params = probe_held_out(model, tables[rep], labels, say, search=key in searched,
+                                                              prior=key in with_prior)
         set_name, options = representation(rep)
         recipe = {"kind": model, "feature_set": set_name, "feature_options": options, "window": WINDOW, "seed": 0,
-                  **({"search": True, "calibrate": False} if key in searched else {})}
+                  **({"search": True, "calibrate": False} if key in searched else {}),
+                  **({"tag_prior": True} if key in with_prior else {})}
         candidates.append({"key": key, "recipe": recipe, "ms_per_clip": costs[rep][0], "ms_per_song": costs[rep][1],
                            "model_mb": sizes[key], "fit_seconds": round(fit_s, 1),
                            **({"searched_params": params} if params else {}), **score(held[key], labels)})

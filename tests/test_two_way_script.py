@@ -60,3 +60,38 @@ def test_every_track_is_scored_once_in_each_candidate_and_the_ensemble(two_way):
     _, _, logreg_tracks = held.track_probs()
     _, _, svm_tracks = svm.track_probs()
     np.testing.assert_allclose(probs, (logreg_tracks + svm_tracks) / 2)
+
+
+def test_a_tag_prior_candidate_is_scored_both_ways_and_gets_a_shipped_weight_and_temperature(two_way):
+    from genrekit.features import get_feature_set
+    from genrekit.models.tag_prior import WEIGHTS
+
+    columns = get_feature_set("musicnn_tags").column_names
+    labels = ["jazz", "metal", "rock"]
+    rng = np.random.default_rng(0)
+    rows, paths, truth, splits = [], [], [], []
+    for split, n in {"train": 18, "valid": 9}.items():
+        for t in range(n):
+            label = labels[t % 3]
+            for _ in range(3):
+                x = rng.uniform(0.0, 0.2, len(columns))
+                x[:200] = rng.normal(size=200)
+                x[labels.index(label)] += 0.5
+                x[columns.index(f"msd_musicnn_taggram_mean_{label}")] = rng.uniform(0.5, 1.0)
+                rows.append(x)
+                paths.append(f"/{split}/{label}{t}.wav")
+                truth.append(label)
+                splits.append(split)
+    n = len(rows)
+    data = FeatureMatrix(X=np.asarray(rows, dtype=np.float32), columns=list(columns), paths=np.array(paths),
+                         labels=np.array(truth), splits=np.array(splits), groups=np.array(paths),
+                         starts=np.zeros(n), ends=np.ones(n), metadata={})
+    held, size_mb, _, chosen = two_way.probe_held_out("logreg", data, labels, lambda _line: None, search=True,
+                                                      prior=True)
+    assert size_mb > 0 and set(held.direction.tolist()) == {"train->valid", "valid->train"}
+    np.testing.assert_allclose(held.probs.sum(axis=1), 1.0, atol=1e-6)
+    shipped = chosen["all_held_out"]
+    assert shipped["prior_weight"] in WEIGHTS and shipped["temperature"] > 0
+    assert shipped["mean_balanced_accuracy_by_weight"][f"{shipped['prior_weight']:g}"] == max(
+        shipped["mean_balanced_accuracy_by_weight"].values())
+    assert all(chosen[d]["prior_weight"] in WEIGHTS for d in ("train->valid", "valid->train"))

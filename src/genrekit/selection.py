@@ -177,6 +177,7 @@ def recipe_name(recipe: Mapping[str, Any]) -> str:
     extra = ([f"{'+'.join(layers)} only"] if layers is not None and list(layers) != ["penultimate", "taggram"] else [])
     extra += ["tuned by grouped CV"] if recipe.get("search") else []
     extra += ["no sigmoid calibrators"] if recipe.get("calibrate") is False else []
+    extra += ["musicnn's genre tags as a prior"] if recipe.get("tag_prior") else []
     return f"{kind} on {recipe['feature_set']}{shown}, {windows}" + "".join(f", {e}" for e in extra)
 
 

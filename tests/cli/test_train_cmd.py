@@ -92,6 +92,18 @@ def test_no_calibrate_turns_the_sigmoid_calibrators_off(cli, fake_train, tmp_pat
     assert call["config"] == ClassicConfig(feature_set="seed", calibrate=False)
 
 
+def test_tag_prior_flag_reaches_the_classic_config(cli, fake_train, tmp_path):
+    result = cli("train", tmp_path, "--model", "logreg", "--set", "musicnn_tags", "--search", "--no-calibrate",
+                 "--tag-prior")
+    assert result.exit_code == 0, result.output
+    (call,) = fake_train
+    assert call["config"] == ClassicConfig(feature_set="musicnn_tags", search=True, calibrate=False, tag_prior=True)
+
+    result = cli("train", tmp_path, "--model", "logreg", "--set", "musicnn_tags", "--tag-prior", "--prior-weight", "0.5")
+    assert result.exit_code == 0, result.output
+    assert fake_train[1]["config"] == ClassicConfig(feature_set="musicnn_tags", tag_prior=True, prior_weight=0.5)
+
+
 def test_cnn_flags(cli, fake_train, tmp_path):
     result = cli("train", tmp_path, "--model", "cnn", "--init", "musicnn", "--fine-tune", "backend", "--epochs", "2",
                  "--stop-on", "valid", "--hop", "1.5", "--aggregation", "logmean", "--seed", "4", "--all")
@@ -136,6 +148,7 @@ def test_json_prints_the_card(cli, fake_train, tmp_path):
         (["--model", "cnn", "--search"], "--search does not apply to --model cnn"),
         (["--model", "cnn", "--no-calibrate"], "--no-calibrate does not apply to --model cnn"),
         (["--model", "cnn", "--set", "seed"], "--set does not apply to --model cnn"),
+        (["--model", "cnn", "--tag-prior"], "--tag-prior does not apply to --model cnn"),
         (["--model", "ensemble", "--members", "a.genre", "b.genre", "--all"], "--all does not apply to --model ensemble"),
         (["--model", "cnn", "--window", "3"], "a cnn's window is its input patch"),
         (["--model", "cnn", "--fine-tune", "head"], "--fine-tune is for --model cnn --init musicnn"),

@@ -106,7 +106,8 @@ def test_the_layers_are_the_networks_outputs_pooled_over_patches(musicnn_dir, mo
 def test_named_configurations_are_registered_and_rebuild_from_their_config(musicnn_dir):
     from genrekit.features import available_feature_sets, feature_set_from_config
 
-    names = {"musicnn_penultimate", "musicnn_midend", "musicnn_taggram", "vgg", "vgg_midend", "vgg_taggram"}
+    names = {"musicnn_penultimate", "musicnn_tags", "musicnn_midend", "musicnn_taggram", "vgg", "vgg_midend",
+             "vgg_taggram"}
     assert names <= set(available_feature_sets())
     taggram = get_feature_set("vgg_taggram", model="MTT_vgg")
     assert taggram.model == "MTT_vgg" and len(taggram.columns) == 100
@@ -120,11 +121,11 @@ def test_named_configurations_are_registered_and_rebuild_from_their_config(music
 
 
 def test_the_bundled_models_input_has_a_name_the_cli_takes():
-    """``--set musicnn_penultimate`` makes the input the bundled models were trained on (their recipe in the README)."""
+    """``--set musicnn_tags`` makes the input the bundled models were trained on (their recipe in the README)."""
     from genrekit.models.bundle import read_card
     from genrekit.predict import BUNDLED_MODEL
 
-    assert get_feature_set("musicnn_penultimate").config() == read_card(BUNDLED_MODEL).feature_set.to_json()
+    assert get_feature_set("musicnn_tags").config() == read_card(BUNDLED_MODEL).feature_set.to_json()
 
 
 def test_registered_by_name(musicnn_dir):

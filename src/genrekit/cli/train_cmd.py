@@ -64,6 +64,14 @@ def train(
         bool, typer.Option("--no-calibrate", help="No sigmoid calibrators (logreg, knn, gbm): the estimator's own "
                                                   "probabilities.")
     ] = False,
+    tag_prior: Annotated[
+        bool, typer.Option("--tag-prior", help="Add musicnn's genre tags as a zero-shot prior to a classic model's "
+                                               "verdict, weighted by grouped CV (needs tag scores: --set musicnn_tags).")
+    ] = False,
+    prior_weight: Annotated[
+        Optional[float], typer.Option("--prior-weight", min=0.0, help="The tag prior's weight, instead of "
+                                                                    "choosing it by grouped CV.")
+    ] = None,
     use_all: Annotated[
         bool, typer.Option("--all", help="Train on every file, ignoring the collection's splits (no validation).")
     ] = False,
@@ -139,6 +147,8 @@ def train(
         aggregation=("--aggregation", _value(aggregation)),
         search=("--search", search or None),
         calibrate=("--no-calibrate", False if no_calibrate else None),
+        tag_prior=("--tag-prior", tag_prior or None),
+        prior_weight=("--prior-weight", prior_weight),
         use_all=("--all", use_all or None),
         seed=("--seed", seed),
         init=("--init", _value(init)),

@@ -6,8 +6,9 @@
 - ``default``: genrekit's best hand-crafted set, 37 columns (see :mod:`genrekit.features.default`);
   ``groups=[...]`` picks other column groups.
 - ``musicnn``: pretrained musicnn embeddings (see :mod:`genrekit.features.musicnn_set`); ``musicnn_penultimate``
-  (the 200 units alone, mean over a window's patches: the bundled models' input), ``musicnn_midend``,
-  ``musicnn_taggram``, ``vgg``, ``vgg_midend``, ``vgg_taggram`` name its other configurations.
+  (the 200 units alone, mean over a window's patches), ``musicnn_tags`` (those and the 50 tag scores, one
+  pass: the bundled models' input, the tags feeding their prior), ``musicnn_midend``, ``musicnn_taggram``,
+  ``vgg``, ``vgg_midend``, ``vgg_taggram`` name its other configurations.
 
 Each module is imported only when its set is built, so listing the sets stays cheap
 (deferred imports, on purpose).
@@ -50,7 +51,8 @@ def _musicnn_preset(**preset: Any) -> Callable[..., FeatureSet]:
 
 
 MUSICNN_PRESETS: dict[str, dict[str, Any]] = {
-    "musicnn_penultimate": {"layers": ["penultimate"], "pooling": ["mean"]},  # the bundled models' input
+    "musicnn_penultimate": {"layers": ["penultimate"], "pooling": ["mean"]},
+    "musicnn_tags": {"layers": ["penultimate", "taggram"], "pooling": ["mean"]},  # the bundled models' input
     "musicnn_midend": {"layers": ["midend"]},
     "musicnn_taggram": {"layers": ["taggram"], "pooling": ["mean", "std"]},
     "vgg": {"model": "MSD_vgg"},

@@ -15,10 +15,10 @@ from typing import Any, ClassVar
 import numpy as np
 
 from genrekit.audio import Windowing
-from genrekit.errors import DatasetError
+from genrekit.errors import ConfigError, DatasetError
 from genrekit.evaluation import track_scores
 from genrekit.features import get_feature_set
-from genrekit.models import bundle, classic
+from genrekit.models import bundle, classic, tag_prior
 from genrekit.models.card import ModelCard, ModelInfo, TrainingSummary, ValidationSummary
 from genrekit.store import compute_features
 from genrekit.trainers.base import (
@@ -48,8 +48,12 @@ class ClassicConfig:
     ``False`` keeps the estimator's own probabilities, which a temperature
     can still calibrate without moving any verdict: on musicnn embeddings the
     sigmoid calibrators cost linear probes several points of balanced
-    accuracy; docs/results.md, "Two-way yardstick"). ``use_all`` trains on every file, ignoring the
-    collection's splits (nothing is validated). ``seed`` seeds everything random.
+    accuracy; docs/results.md, "Two-way yardstick"). ``tag_prior``: the estimator reads every column
+    but the tag scores, and musicnn's genre tags add a zero-shot prior to its verdict, weighted by grouped
+    cross-validation (:mod:`genrekit.models.tag_prior`; needs taggram columns, e.g. ``--set musicnn_tags``), or
+    ``prior_weight`` when given.
+    ``use_all`` trains on every file, ignoring the collection's splits (nothing is validated). ``seed`` seeds
+    everything random.
     """
 
     feature_set: str = "default"
@@ -60,6 +64,8 @@ class ClassicConfig:
     params: dict[str, Any] = field(default_factory=dict)
     search: bool = False
     calibrate: bool | None = None
+    tag_prior: bool = False
+    prior_weight: float | None = None
     seed: int = 0
     use_all: bool = False
 
@@ -73,6 +79,8 @@ class ClassicTrainer:
         self.kind = kind
 
     def train(self, source: Source, out: Path, config: ClassicConfig, run: RunOptions) -> TrainResult:
+        if config.prior_weight is not None and not config.tag_prior:
+            raise ConfigError("a prior weight is for a model with a tag prior (tag_prior=True, --tag-prior)")
         train_records, valid_records = split_for_training(source, use_all=config.use_all)
         fs = get_feature_set(config.feature_set, **config.feature_options)
         windowing = Windowing(window=config.window, hop=config.hop)
@@ -88,25 +96,37 @@ class ClassicTrainer:
         check_labels(source, list(y))
 
         search_info = None
+        found = None
+        prior_info = None
         pipeline = classic.build_pipeline(self.kind, random_state=config.seed, calibrate=config.calibrate,
                                           **config.params)
-        if config.search:
-            found = classic.search(pipeline, tr.X, y, tr.groups, seed=config.seed, grid=None)
-            pipeline = found.pipeline
+        check_rows = tr.X[: min(len(tr), 500)]
+        if config.tag_prior:
+            fitted = tag_prior.fit(pipeline, tr.X, y, tr.groups, data.columns, search=config.search,
+                                   seed=config.seed, weight=config.prior_weight)
+            pipeline, found, prior_info = fitted.pipeline, fitted.search, fitted.prior.describe()
+            model_bytes = fitted.export()
+            fitted.check(model_bytes, check_rows)
+        else:
+            if config.search:
+                found = classic.search(pipeline, tr.X, y, tr.groups, seed=config.seed, grid=None)
+                pipeline = found.pipeline
+            else:
+                classic.fit_pipeline(pipeline, tr.X, y, tr.groups, seed=config.seed)
+            onnx_model = bundle.export_pipeline(pipeline, tr.X.shape[1])
+            bundle.check_export(onnx_model, pipeline, check_rows)
+            model_bytes = onnx_model.SerializeToString()
+        if found is not None:
             search_info = {"best_params": found.best_params, "cv_balanced_accuracy": found.best_score,
                            "folds": len(found.splits), "grouped_by": "track"}
-        else:
-            classic.fit_pipeline(pipeline, tr.X, y, tr.groups, seed=config.seed)
-        onnx_model = bundle.export_pipeline(pipeline, tr.X.shape[1])
-        bundle.check_export(onnx_model, pipeline, tr.X[: min(len(tr), 500)])
-        model_bytes = onnx_model.SerializeToString()
         labels = classic.pipeline_labels(pipeline)
 
         read = set(tr.paths)
         card = ModelCard.build(
             labels=labels, feature_set=fs, windowing=windowing, aggregation=config.aggregation,
             model=ModelInfo(self.kind, {**classic.describe_pipeline(pipeline), "seed": config.seed,
-                                        "search": search_info}),
+                                        "search": search_info,
+                                        **({"tag_prior": prior_info} if prior_info else {})}),
             training=TrainingSummary.of(source, [r for r in train_records if r.path in read],
                                         split=training_split_name(train_records, valid_records, config.use_all),
                                         n_windows=len(tr), failed_files=len(table.failures)),
