@@ -18,20 +18,23 @@ from synth import sine, white_noise
 SR = 22050
 
 
-def make_collection(root: Path, per_label: int = 6, seconds: float = 2.0) -> Path:
-    """Write tones/ and noise/ clips plus a manifest.csv with train/valid splits; returns the manifest."""
+def make_collection(root: Path, per_label: int = 6, seconds: float = 2.0, *, sr: int = SR,
+                    labels: tuple[str, str] = ("tones", "noise")) -> Path:
+    """Write tone and noise clips (in folders named after ``labels``) plus a manifest.csv with train/valid splits;
+    returns the manifest."""
     rows = []
+    tone_label, noise_label = labels
     for i in range(per_label):
         split = "valid" if i >= per_label - 2 else "train"
-        tone = root / "tones" / f"tone{i}.wav"
-        noise = root / "noise" / f"noise{i}.wav"
+        tone = root / tone_label / f"tone{i}.wav"
+        noise = root / noise_label / f"noise{i}.wav"
         tone.parent.mkdir(parents=True, exist_ok=True)
         noise.parent.mkdir(parents=True, exist_ok=True)
-        sf.write(tone, sine(220.0 * (1 + i), seconds=seconds, amplitude=0.3 + 0.05 * i), SR)
-        sf.write(noise, white_noise(seconds=seconds, seed=i) * (0.5 + 0.1 * i), SR)
+        sf.write(tone, sine(220.0 * (1 + i), seconds=seconds, sr=sr, amplitude=0.3 + 0.05 * i), sr)
+        sf.write(noise, white_noise(seconds=seconds, sr=sr, seed=i) * (0.5 + 0.1 * i), sr)
         rows += [
-            {"path": f"tones/tone{i}.wav", "label": "tones", "split": split},
-            {"path": f"noise/noise{i}.wav", "label": "noise", "split": split},
+            {"path": f"{tone_label}/tone{i}.wav", "label": tone_label, "split": split},
+            {"path": f"{noise_label}/noise{i}.wav", "label": noise_label, "split": split},
         ]
     manifest = root / "manifest.csv"
     with manifest.open("w", newline="") as f:

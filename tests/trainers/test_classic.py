@@ -2,39 +2,22 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import numpy as np
 import pytest
-import soundfile as sf
 
 from genrekit.errors import ConfigError
 from genrekit.models import bundle
 from genrekit.models.tag_prior import WEIGHTS
 from genrekit.trainers import ClassicConfig
 from genrekit.training import train
-from synth import sine, white_noise
-
-SR = 16000
+from trained import make_collection
 
 
-def _genre_collection(root: Path, per_label: int = 6) -> Path:
-    """Noise labelled "metal", tones labelled "jazz": names musicnn's MSD tags know."""
-    rows = []
-    for i in range(per_label):
-        split = "valid" if i == per_label - 1 else "train"
-        for label, signal in (("metal", white_noise(3.2, SR, seed=i) * 0.5), ("jazz", sine(220.0 * (1 + i), 3.2, SR))):
-            path = root / label / f"{label}{i}.wav"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            sf.write(path, signal, SR)
-            rows.append({"path": f"{label}/{label}{i}.wav", "label": label, "split": split})
-    manifest = root / "manifest.csv"
-    with manifest.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=["path", "label", "split"])
-        writer.writeheader()
-        writer.writerows(rows)
-    return manifest
+def _genre_collection(root: Path, per_label: int = 7) -> Path:
+    """Tones labelled "jazz", noise labelled "metal": names musicnn's MSD tags know."""
+    return make_collection(root, per_label, seconds=3.2, sr=16000, labels=("jazz", "metal"))
 
 
 def test_a_probe_with_a_tag_prior_trains_into_one_self_describing_file(tmp_path: Path):
