@@ -104,6 +104,16 @@ def test_tag_prior_flag_reaches_the_classic_config(cli, fake_train, tmp_path):
     assert fake_train[1]["config"] == ClassicConfig(feature_set="musicnn_tags", tag_prior=True, prior_weight=0.5)
 
 
+def test_the_summary_says_what_weight_the_tag_prior_got(cli, monkeypatch, tmp_path):
+    card = CARD | {"labels": ["jazz", "metal", "tones"],
+                   "model": {"kind": "logreg", "tag_prior": {"weight": 0.5, "chosen_by": "grouped cross-validation",
+                                                             "tags": {"jazz": ["MSD:jazz"], "metal": ["MSD:metal"]}}}}
+    monkeypatch.setattr("genrekit.training.train", lambda source, out, kind, config, **run: FakeResult(Path(out), FakeCard(card)))
+    result = cli("train", tmp_path, "--model", "logreg", "--set", "musicnn_tags", "--tag-prior")
+    assert result.exit_code == 0, result.output
+    assert "tag prior: weight 0.5 (grouped cross-validation); tags speak for 2 of 3 labels" in result.stdout
+
+
 def test_cnn_flags(cli, fake_train, tmp_path):
     result = cli("train", tmp_path, "--model", "cnn", "--init", "musicnn", "--fine-tune", "backend", "--epochs", "2",
                  "--stop-on", "valid", "--hop", "1.5", "--aggregation", "logmean", "--seed", "4", "--all")

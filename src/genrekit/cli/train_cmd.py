@@ -251,6 +251,11 @@ def _print_summary(result: Any, card: dict[str, Any], kind: ModelKind, config: A
     if result.search:
         console.print(f"search: best {result.search['best_params']} "
                       f"(grouped CV balanced accuracy {result.search['cv_balanced_accuracy']:.3f})", markup=False)
+    prior = (card.get("model") or {}).get("tag_prior")
+    if isinstance(prior, dict):
+        tagged = prior.get("tags") or {}
+        console.print(plain(f"tag prior: weight {prior.get('weight')} ({prior.get('chosen_by')}); "
+                            f"tags speak for {len(tagged)} of {len(card.get('labels', []))} labels"))
     taxonomy = card.get("taxonomy")
     if isinstance(taxonomy, dict):
         console.print(plain(f"labels from {taxonomy.get('library', 'the library')}'s genre tags; "
