@@ -67,7 +67,10 @@ def shipped_prior(entry: Mapping[str, Any]) -> dict[str, Any] | None:
     and the weight it picks is too low for artists the model never heard (scripts/two_way.py)."""
     if not entry["recipe"].get("tag_prior"):
         return None
-    return dict(entry["searched_params"]["all_held_out"])
+    return dict(entry["searched_params"]["all_held_out"]) | {
+        "fit_on": "held-out predictions of both two-way directions (each direction's probe at its own C), like the "
+                  "temperature; mean_balanced_accuracy_by_weight is therefore in-sample for the weight, not a "
+                  "selection figure"}
 
 
 def calibration_figures(entry: Mapping[str, Any]) -> dict[str, Any]:

@@ -50,3 +50,11 @@ def test_a_recipe_is_refit_on_every_clip_and_an_ensemble_on_its_refit_members(sc
 
     np.testing.assert_allclose(calibrated.predict_proba(X), apply_temperature(model.predict_proba(X), 2.0), atol=1e-5)
     assert len(calibrated.embedded_models()) == 2
+
+
+def test_a_tag_prior_ships_with_the_weight_and_temperature_fit_on_both_directions_held_out_predictions(script):
+    shipped = {"prior_weight": 0.75, "temperature": 0.59, "mean_balanced_accuracy_by_weight": {"0": 0.6, "0.75": 0.7}}
+    entry = {"recipe": {"kind": "logreg", "tag_prior": True}, "searched_params": {"all_held_out": shipped}}
+    got = script.shipped_prior(entry)
+    assert {k: got[k] for k in shipped} == shipped and "in-sample" in got["fit_on"]
+    assert script.shipped_prior({"recipe": {"kind": "logreg", "search": True}}) is None
