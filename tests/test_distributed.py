@@ -108,6 +108,60 @@ def test_a_worker_killed_mid_batch_costs_only_its_files(client, tmp_path):
     assert [r for _, r in results] == expected
 
 
+class _Lost(Exception):
+    """Stands for distributed.KilledWorker."""
+
+
+class _FakeFuture:
+    """A finished task; ``lost``: its worker died before the result was fetched, so ``result()`` raises."""
+
+    def __init__(self, values: list[int], lost: bool) -> None:
+        self.values, self.lost, self.status, self.cancelled = values, lost, "finished", False
+
+    def exception(self):
+        return None
+
+    def result(self):
+        if self.lost:
+            raise _Lost("the worker holding the result died")
+        return self.values
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+def test_a_result_lost_with_its_worker_after_the_task_finished_is_retried_not_raised():
+    """The race CI met once: a batch finished, then its worker died (killed by another batch) before the result
+    came back, and ``result()`` raised KilledWorker; the batch's items are retried like those of a killed batch."""
+    from genrekit.distributed.mapping import _DaskRun
+
+    submitted: list[list[int]] = []
+    futures: list[_FakeFuture] = []
+
+    class Client:
+        def submit(self, _run_batch, _name, fn, items, pure):
+            submitted.append(list(items))
+            futures.append(_FakeFuture([fn(i) for i in items], lost=len(submitted) == 1))
+            return futures[-1]
+
+    class Completed:  # as_completed, in submission order
+        def __init__(self) -> None:
+            self.queue: list[_FakeFuture] = []
+
+        def add(self, future) -> None:
+            self.queue.append(future)
+
+        def __next__(self):
+            return self.queue.pop(0)
+
+    run = _DaskRun(Client(), "run", lambda i: i * 10, list(range(6)), size=2, window=100, in_flight=2)
+    run.completed = Completed()
+    results = list(run.results(on_crash=lambda i: f"crashed on {i}", killed=_Lost))
+    assert results == [(i, i * 10) for i in range(6)]  # nothing lost, nothing called a crash
+    assert submitted[0] == [0, 1] and [0] in submitted and [1] in submitted  # the lost batch, retried alone
+    assert futures[0].cancelled  # and the scheduler's own recomputation of it called off
+
+
 def test_classify_files_on_dask_equals_the_local_run(client, clips, tiny_model):
     local = [(p, outcome(r)) for p, r in classify_files(clips, tiny_model, jobs=1, coverage="full")]
     remote = [(p, outcome(r)) for p, r in classify_files(clips, tiny_model, client=client, coverage="full")]

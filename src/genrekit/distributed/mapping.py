@@ -109,13 +109,20 @@ class _DaskRun:
         while self.pending:
             future = next(self.completed)
             indices, retry = self.pending.pop(future)
-            if future.status == "error" and isinstance(future.exception(), killed):
+            values = None
+            if not (future.status == "error" and isinstance(future.exception(), killed)):
+                try:
+                    values = future.result()  # re-raises fn's own errors
+                except killed:  # it had finished, but its worker died before the result was fetched
+                    with contextlib.suppress(Exception):
+                        future.cancel()  # the scheduler would recompute it; its items are retried here instead
+            if values is None:
                 if retry:  # the file killed a worker twice: once in its batch, once alone
                     self.done[indices[0]] = on_crash(self.items[indices[0]])
                 else:
                     self.retry.extend(indices)
             else:
-                for index, result in zip(indices, future.result()):  # result() re-raises fn's own errors
+                for index, result in zip(indices, values):
                     self.done[index] = result
             while self.next in self.done:
                 yield self.items[self.next], self.done.pop(self.next)
