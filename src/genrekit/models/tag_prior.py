@@ -235,13 +235,14 @@ class PriorFit:
         return self.prior.apply(self.pipeline.predict_proba(self.prior.probe_input(X)), X)
 
     def export(self) -> bytes:
-        """The probe and prior as one ONNX graph, checked against :meth:`predict_proba` (1e-4)."""
+        """The probe and prior as one ONNX graph (serialised); :meth:`check` compares it with :meth:`predict_proba`."""
         from genrekit.models import bundle
 
         probe = bundle.export_pipeline(self.pipeline, len(self.prior.probe_columns))
         return self.prior.graph(probe.SerializeToString(), bundle.OUTPUT_NAME, bundle.INPUT_NAME)
 
     def check(self, model_bytes: bytes, X: np.ndarray, atol: float = 1e-4) -> float:
+        """Largest |graph - Python| probability on rows ``X``; raise ValueError above ``atol`` (run once after export)."""
         from genrekit.models import bundle
 
         session = bundle.onnx_session(model_bytes, where="probe with tag prior")
