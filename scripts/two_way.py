@@ -231,12 +231,13 @@ def probe_held_out(model: str, data: Any, labels: list[str], say: Callable[[str]
         if prior:
             fitted = tag_prior.fit(classic.build_pipeline(model, random_state=0, calibrate=False if search else None),
                                    data.X[fit_idx], y, data.groups[fit_idx], data.columns, search=search, seed=0)
-            pipe, predict, graph = fitted.pipeline, fitted.predict_proba, fitted.export()
-            chosen[name] = {**(fitted.search.best_params if fitted.search else {}), "prior_weight": fitted.prior.weight}
-            order = [[str(c) for c in pipe.classes_].index(label) for label in labels]
+            pipe, prior_of, graph = fitted.pipeline, fitted.prior, fitted.export()
+            chosen[name] = {**(fitted.search.best_params if fitted.search else {}), "prior_weight": prior_of.weight}
             X_scored = data.X[scored_idx]
-            prior_parts.append((pipe.predict_proba(fitted.prior.probe_input(X_scored))[:, order],
-                                fitted.prior.scores(X_scored), np.asarray(data.paths)[scored_idx],
+            raw, z = pipe.predict_proba(prior_of.probe_input(X_scored)), prior_of.scores(X_scored)  # classes' order
+            scored = tag_prior.TagPrior.combine(raw, z, prior_of.weight)
+            order = [[str(c) for c in pipe.classes_].index(label) for label in labels]
+            prior_parts.append((raw[:, order], z[:, order], np.asarray(data.paths)[scored_idx],
                                 np.array([str(v) for v in data.labels[scored_idx]])))
         else:
             if search:
@@ -246,10 +247,11 @@ def probe_held_out(model: str, data: Any, labels: list[str], say: Callable[[str]
             else:
                 pipe = classic.build_pipeline(model, random_state=0)
                 classic.fit_pipeline(pipe, data.X[fit_idx], y, data.groups[fit_idx], seed=0)
-            predict, graph = pipe.predict_proba, bundle.export_pipeline(pipe, data.X.shape[1]).SerializeToString()
+            scored = pipe.predict_proba(data.X[scored_idx])
+            graph = bundle.export_pipeline(pipe, data.X.shape[1]).SerializeToString()
         fit_s += time.perf_counter() - started
         order = [list(pipe.classes_).index(label) for label in labels]
-        probs[scored_idx] = predict(data.X[scored_idx])[:, order]
+        probs[scored_idx] = scored[:, order]
         direction[scored_idx] = name
         sizes.append((len(set(data.paths[fit_idx].tolist())), len(graph) / 1e6))
         say(f"    {name}: fit {time.perf_counter() - started:.1f} s")

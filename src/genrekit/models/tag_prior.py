@@ -127,6 +127,11 @@ class TagPrior:
 
     # ------------------------------------------------------------------ numbers
 
+    @property
+    def _has(self) -> np.ndarray:
+        """Which labels the tags speak for."""
+        return np.array([bool(g) for g in self.groups])
+
     def _raw(self, X: np.ndarray) -> np.ndarray:
         raw = np.zeros((len(X), len(self.labels)))
         for i, group in enumerate(self.groups):
@@ -137,7 +142,7 @@ class TagPrior:
     def fit_statistics(self, X: np.ndarray) -> TagPrior:
         """This prior with its tag scores' mean and spread over training rows ``X`` (all columns)."""
         raw = self._raw(X)
-        has = np.array([bool(g) for g in self.groups])
+        has = self._has
         mean = np.where(has, raw.mean(axis=0), 0.0)
         scale = np.where(has, raw.std(axis=0), 1.0)
         scale = np.where(scale > 1e-6, scale, 1e-6)
@@ -145,8 +150,7 @@ class TagPrior:
 
     def scores(self, X: np.ndarray) -> np.ndarray:
         """``z``: each label's standardised tag score per row (0 for labels without tags)."""
-        has = np.array([bool(g) for g in self.groups])
-        return np.where(has, (self._raw(X) - np.array(self.mean)) / np.array(self.scale), 0.0)
+        return np.where(self._has, (self._raw(X) - np.array(self.mean)) / np.array(self.scale), 0.0)
 
     def probe_input(self, X: np.ndarray) -> np.ndarray:
         return np.asarray(X)[:, list(self.probe_columns)]
@@ -178,7 +182,7 @@ class TagPrior:
             node.input[:] = [probe_in if n == input_name else raw if n == output else n for n in node.input]
             node.output[:] = [raw if n == output else n for n in node.output]
         width = max(len(g) for g in self.groups)
-        has = np.array([bool(g) for g in self.groups])
+        has = self._has
         slots = [np.array([g[min(k, len(g) - 1)] if g else 0 for g in self.groups], dtype=np.int64)
                  for k in range(width)]
         factor = np.where(has, self.weight / np.array(self.scale), 0.0).astype(np.float32)
