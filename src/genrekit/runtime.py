@@ -27,7 +27,9 @@ def onnx_session(model_bytes: bytes, *, threads: int = 1, where: str = "model") 
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
-    options.log_severity_level = 3
+    # Fatal only: onnxruntime's own error lines go straight to stderr, unescaped, with names a stranger's graph
+    # chose; genrekit reports the same failure through its own (escaped) error messages.
+    options.log_severity_level = 4
     try:
         return ort.InferenceSession(model_bytes, sess_options=options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own exception types
