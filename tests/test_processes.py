@@ -173,6 +173,61 @@ def test_worker_pool_runs_the_initializer_and_returns_results(tmp_path):
         ] * 3
 
 
+# --------------------------------------------------------------------------- map_in_workers
+
+
+class _BreakingPool:
+    """Stands in for a worker pool whose worker dies between two submits (a race no real pool hits on demand).
+
+    Its first task succeeds; its second is lost with the pool (its future raises ``BrokenProcessPool``); the
+    third ``submit`` raises ``BrokenProcessPool`` itself, as a real pool's does once the pool knows it is broken.
+    """
+
+    def __init__(self) -> None:
+        self.submitted = 0
+
+    def submit(self, fn, item):
+        from concurrent.futures import Future
+        from concurrent.futures.process import BrokenProcessPool
+
+        self.submitted += 1
+        if self.submitted == 3:
+            raise BrokenProcessPool("a child process terminated abruptly")
+        future: Future = Future()
+        if self.submitted == 1:
+            future.set_result(fn(item))
+        else:
+            future.set_exception(BrokenProcessPool("a child process terminated abruptly"))
+        return future
+
+    def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
+        pass
+
+
+def test_a_pool_that_breaks_between_submits_loses_no_item(monkeypatch):
+    """Regression: a worker dying after the last wait made the next ``submit`` raise out of ``map_in_workers``.
+
+    Items finished before the break keep their results, the one in flight is retried alone, and those never
+    submitted go to a fresh pool; none is reported as a crash, since none crashed a worker of its own.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    import genrekit.processes as processes
+
+    pools = []
+
+    def fake_pool(jobs, **_):
+        pools.append(_BreakingPool() if not pools else ThreadPoolExecutor(jobs))
+        return pools[-1]
+
+    monkeypatch.setattr(processes, "worker_pool", fake_pool)
+    crashed = []
+    out = list(processes.map_in_workers(abs, range(-6, 0), 2, on_crash=crashed.append))
+    assert out == [(i, abs(i)) for i in range(-6, 0)]
+    assert crashed == []
+    assert pools[0].submitted == 3 and len(pools) >= 2
+
+
 # --------------------------------------------------------------------------- the real command
 
 

@@ -40,7 +40,7 @@ import sys
 import threading
 import time
 from collections import deque
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any, Callable, Generator, Iterable, Iterator, TypeVar
 
 T = TypeVar("T")
@@ -204,7 +204,10 @@ class _InOrder:
 
     def pass_(self, fn: Callable[[Any], Any], queue: deque[int], jobs: int, pool_args: dict[str, Any],
               in_flight: int | None = None) -> Generator[tuple[Any, Any], None, list[int]]:
-        """Work through ``queue`` (consumed) on one pool until it is empty or the pool breaks; return the indices lost."""
+        """Work through ``queue`` (consumed) on one pool until it is empty or the pool breaks; return the indices lost.
+
+        Items still in ``queue`` when the pool breaks were never started: the caller runs them on a fresh pool.
+        """
         from concurrent.futures.process import BrokenProcessPool
 
         limit = in_flight if in_flight is not None else 2 * jobs
@@ -213,11 +216,17 @@ class _InOrder:
         lost: list[int] = []
         clean = False
         try:
-            while queue or pending:
+            broken = False
+            while (queue or pending) and not broken:
                 while queue and len(pending) < limit and queue[0] < self.next + self.window:
-                    index = queue.popleft()
-                    pending[executor.submit(fn, self.items[index])] = index
-                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    try:
+                        future = executor.submit(fn, self.items[queue[0]])
+                    except BrokenProcessPool:  # a worker died since the last wait; this item never started
+                        broken = True
+                        break
+                    pending[future] = queue.popleft()
+                # a broken pool settles every future it holds: keep those that finished, lose the rest
+                finished, _ = wait(pending, return_when=ALL_COMPLETED if broken else FIRST_COMPLETED)
                 results = []
                 for future in finished:
                     index = pending.pop(future)
@@ -228,11 +237,10 @@ class _InOrder:
                 if lost:
                     lost.extend(pending.values())  # every other item in flight is lost with the pool
                     pending.clear()
+                    broken = True
                 for index, result in results:
                     yield from self.put(index, result)
-                if lost:
-                    break
-            clean = not lost
+            clean = not broken
         finally:
             executor.shutdown(wait=clean, cancel_futures=True)
         return lost
